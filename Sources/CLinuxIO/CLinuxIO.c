@@ -1,0 +1,1 @@
+// The module needs one source file; everything lives in the header.

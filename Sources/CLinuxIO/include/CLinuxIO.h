@@ -1,0 +1,20 @@
+// Linux calls Swift's Glibc module hides (they need _GNU_SOURCE), as plain inline wrappers.
+#ifndef CLINUXIO_H
+#define CLINUXIO_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+
+/// fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE.
+static inline int clinuxio_punch_hole(int fd, off_t offset, off_t length) {
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+}
+
+/// copy_file_range(2): an in-kernel copy between two files.
+static inline ssize_t clinuxio_copy_file_range(int in, off_t *in_offset, int out, off_t *out_offset, size_t count) {
+    return copy_file_range(in, in_offset, out, out_offset, count, 0);
+}
+#endif

@@ -1,0 +1,29 @@
+import Hummingbird
+import QumuloAPI
+
+extension SandboxRoutes {
+    func registerStreams(on router: Router<BasicRequestContext>) {
+        router.get("/v1/files/:ref/streams/") { request, context in
+            try JSONResponse.make(try await store.streams(of: try ref(context), in: try await view(request)))
+        }
+        router.post("/v1/files/:ref/streams/") { request, context in
+            let body = try await JSONResponse.decode(StreamNameRequest.self, from: request)
+            let created = try await store.createStream(on: try ref(context), name: body.streamName, ifMatch: ifMatch(request))
+            return try JSONResponse.make(created.value, etag: created.etag)
+        }
+        router.delete("/v1/files/:ref/streams/:sid") { request, context in
+            try await store.removeStream(on: try ref(context), sid: try namedStream(context), ifMatch: ifMatch(request))
+            return JSONResponse.empty()
+        }
+        router.post("/v1/files/:ref/streams/:sid/rename") { request, context in
+            let body = try await JSONResponse.decode(StreamNameRequest.self, from: request)
+            let renamed = try await store.renameStream(
+                on: try ref(context), sid: try namedStream(context), to: body.streamName, ifMatch: ifMatch(request))
+            return try JSONResponse.make(renamed.value, etag: renamed.etag)
+        }
+        router.get("/v1/files/:ref/streams/:sid/attributes") { request, context in
+            try JSONResponse.make(
+                try await store.stream(of: try ref(context), sid: try namedStream(context), in: try await view(request)))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import UnixSignals
+
+/// What `qfuse-sandbox` needs to serve: where the store lives, where to listen, the admin password and the
+/// certificate to present.
+public struct SandboxConfiguration: Sendable {
+    public var root: URL
+    public var host: String
+    /// 0 picks a free port; the ready callback says which.
+    public var port: Int
+    public var password: String
+    /// PEM certificate chain and key; both nil for the self-signed pair under `root/tls`.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+
+    public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
+                tlsCertificate: String? = nil, tlsKey: String? = nil) {
+        self.root = root
+        self.host = host
+        self.port = port
+        self.password = password
+        self.tlsCertificate = tlsCertificate
+        self.tlsKey = tlsKey
+    }
+}
+
+/// The local Qumulo-compatible server: the files and session API over HTTPS on a persistent store.
+public struct Sandbox: Sendable {
+    /// The certificate's SHA-256 fingerprint, to pin or to compare with what a client sees.
+    public let fingerprint: String
+    /// Whether this start created the self-signed certificate.
+    public let createdCertificate: Bool
+    private let application: Application<RouterResponder<BasicRequestContext>>
+
+    /// Opens the store and prepares the server; `onReady` runs once it accepts connections, with the bound port.
+    public init(
+        configuration: SandboxConfiguration, logger: Logger, onReady: @escaping @Sendable (Int) async -> Void
+    ) throws {
+        let identity: TLSIdentity
+        switch (configuration.tlsCertificate, configuration.tlsKey) {
+        case let (certificate?, key?): identity = try TLSIdentity(certificate: certificate, key: key)
+        case (nil, nil): identity = try .selfSigned(in: configuration.root.appendingPathComponent("tls"))
+        default: throw SandboxStartupError("--tls-cert and --tls-key go together")
+        }
+        fingerprint = identity.fingerprint
+        createdCertificate = identity.created
+        let store = try Store(root: configuration.root, logger: logger)
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.add(middleware: AuthMiddleware(store: store))
+        SandboxRoutes(store: store, password: configuration.password).register(on: router)
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: identity.certificateChain.map { .certificate($0) },
+            privateKey: .privateKey(identity.privateKey))
+        application = Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in await onReady(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+
+    /// Serves until the task is cancelled or, with `handleSignals`, until SIGINT or SIGTERM.
+    public func run(handleSignals: Bool) async throws {
+        try await application.runService(gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [])
+    }
+}

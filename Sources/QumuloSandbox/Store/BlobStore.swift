@@ -1,0 +1,148 @@
+import CLinuxIO
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files that hold contents: one per blob id under `blobs/`, plus a `spool/` for request bodies in flight.
+///
+/// A blob's length always equals the size of the version that uses it, so reads need no bounds but the size.
+/// Blobs are never written while a snapshot can see them: the store clones first (copy-on-write).
+struct BlobStore: Sendable {
+    let directory: String
+    let spoolDirectory: String
+
+    /// File-system block size the API reports; `datablocks` counts these.
+    static let blockSize: Int64 = 4096
+
+    init(root: URL) throws {
+        directory = root.appendingPathComponent("blobs").path
+        spoolDirectory = root.appendingPathComponent("spool").path
+        for path in [directory, spoolDirectory] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        // Spool files left by a crash belong to requests that never committed.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: spoolDirectory)) ?? [] {
+            unlink(spoolDirectory + "/" + name)
+        }
+    }
+
+    func path(of blob: Int64) -> String {
+        "\(directory)/\(blob)"
+    }
+
+    /// Creates an empty blob of `size` bytes (sparse).
+    func create(_ blob: Int64, size: Int64 = 0) throws {
+        let fd = try open(blob, flags: O_RDWR | O_CREAT | O_TRUNC)
+        defer { close(fd) }
+        if size > 0 {
+            try check(ftruncate(fd, off_t(size)), "truncate blob \(blob)")
+        }
+    }
+
+    /// Copies blob `source` to a new blob `target`: a reflink where the file system can, else a kernel copy.
+    func clone(_ source: Int64, to target: Int64) throws {
+        let input = try open(source, flags: O_RDONLY)
+        defer { close(input) }
+        let output = try open(target, flags: O_RDWR | O_CREAT | O_TRUNC)
+        defer { close(output) }
+        // FICLONE shares extents (btrfs, xfs); elsewhere it fails and the bytes are copied.
+        let ficlone: UInt = 0x4004_9409
+        if ioctl(output, ficlone, input) == 0 { return }
+        var status = stat()
+        try check(fstat(input, &status), "stat blob \(source)")
+        try copyRange(from: input, at: 0, to: output, at: 0, count: Int64(status.st_size))
+    }
+
+    /// Writes `count` bytes of the file `input` from `inputOffset` into `blob` at `offset`, extending it if needed.
+    func write(from input: Int32, at inputOffset: Int64, count: Int64, into blob: Int64, at offset: Int64) throws {
+        let output = try open(blob, flags: O_RDWR)
+        defer { close(output) }
+        try copyRange(from: input, at: inputOffset, to: output, at: offset, count: count)
+    }
+
+    func truncate(_ blob: Int64, to size: Int64) throws {
+        try check(Glibc.truncate(path(of: blob), off_t(size)), "truncate blob \(blob)")
+    }
+
+    /// Deallocates a range, which then reads as zeros; the length does not change.
+    func punchHole(_ blob: Int64, offset: Int64, length: Int64) throws {
+        guard length > 0 else { return }
+        let fd = try open(blob, flags: O_RDWR)
+        defer { close(fd) }
+        if clinuxio_punch_hole(fd, off_t(offset), off_t(length)) == 0 { return }
+        // File systems without hole punching get zeros written instead; the contents are the same.
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        var done: Int64 = 0
+        while done < length {
+            let n = Int(min(Int64(zeros.count), length - done))
+            let written = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, n, off_t(offset + done)) }
+            try check(written < 0 ? -1 : 0, "zero blob \(blob)")
+            done += Int64(written)
+        }
+    }
+
+    /// Blocks of `blockSize` bytes the blob occupies on disk: holes are free, as on a cluster.
+    func datablocks(of blob: Int64?) -> Int64 {
+        guard let blob else { return 0 }
+        var status = stat()
+        guard stat(path(of: blob), &status) == 0 else { return 0 }
+        return (Int64(status.st_blocks) * 512 + Self.blockSize - 1) / Self.blockSize
+    }
+
+    func remove(_ blob: Int64) {
+        unlink(path(of: blob))
+    }
+
+    /// Opens the blob for reading; the descriptor stays valid even if the blob is unlinked meanwhile.
+    func openForReading(_ blob: Int64) throws -> Int32 {
+        try open(blob, flags: O_RDONLY)
+    }
+
+    /// Moves a finished spool file into place as `blob`.
+    func adopt(spool path: String, as blob: Int64) throws {
+        try check(rename(path, self.path(of: blob)), "adopt spool file as blob \(blob)")
+    }
+
+    private func open(_ blob: Int64, flags: Int32) throws -> Int32 {
+        let fd = Glibc.open(path(of: blob), flags | O_CLOEXEC, 0o600)
+        try check(fd < 0 ? -1 : 0, "open blob \(blob)")
+        return fd
+    }
+
+    private func copyRange(from input: Int32, at inputOffset: Int64, to output: Int32, at outputOffset: Int64, count: Int64) throws {
+        var sourceOffset = off_t(inputOffset)
+        var targetOffset = off_t(outputOffset)
+        var remaining = count
+        while remaining > 0 {
+            let copied = clinuxio_copy_file_range(input, &sourceOffset, output, &targetOffset, Int(min(remaining, 1 << 30)))
+            if copied < 0 {
+                if errno == EINTR { continue }
+                try check(-1, "copy into blob")
+            }
+            if copied == 0 { break }
+            remaining -= Int64(copied)
+        }
+        // A source shorter than `count` leaves a hole: the range reads as zeros.
+        let end = outputOffset + count
+        var status = stat()
+        try check(fstat(output, &status), "stat blob")
+        if Int64(status.st_size) < end {
+            try check(ftruncate(output, off_t(end)), "extend blob")
+        }
+    }
+}
+
+/// An I/O failure inside the store; the request fails with a 500 and the transaction rolls back.
+struct StorageError: Error, CustomStringConvertible {
+    var operation: String
+    var code: Int32
+
+    var description: String { "\(operation): \(String(cString: strerror(code)))" }
+}
+
+func check(_ result: Int32, _ operation: @autoclosure () -> String) throws {
+    if result != 0 {
+        throw StorageError(operation: operation(), code: errno)
+    }
+}

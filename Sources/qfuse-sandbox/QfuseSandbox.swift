@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QumuloSandbox
+
+@main
+struct QfuseSandbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qfuse-sandbox",
+        abstract: "A local server that speaks the Qumulo REST API (session and files) over HTTPS.",
+        discussion: """
+            The admin password comes from --password-file or QFUSE_SANDBOX_PASSWORD; with neither, one is generated \
+            once and kept in ROOT/admin-password. Point qq at it with: qq --host HOST --port PORT login -u admin
+            """)
+
+    @Option(help: "Directory holding the store; created if missing.")
+    var root: String
+
+    @Option(help: "Address to listen on. Anything but loopback exposes the sandbox to the network.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 8000
+
+    @Option(help: "File whose first line is the admin password.")
+    var passwordFile: String?
+
+    @Option(help: "PEM certificate chain to serve (default: a self-signed one under ROOT/tls).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Flag(help: "Log every request with its status and latency.")
+    var debug = false
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = debug ? .debug : .info
+            return handler
+        }
+        let logger = Logger(label: "qfuse-sandbox")
+        let rootURL = URL(fileURLWithPath: root)
+        let password: String
+        do {
+            password = try adminPassword(root: rootURL)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let host = self.host
+        let sandbox: Sandbox
+        do {
+            sandbox = try Sandbox(
+                configuration: SandboxConfiguration(
+                    root: rootURL, host: host, port: port, password: password, tlsCertificate: tlsCert, tlsKey: tlsKey),
+                logger: logger,
+                onReady: { port in
+                    let shown = host.contains(":") ? "[\(host)]" : host
+                    Self.say("qfuse-sandbox listening on https://\(shown):\(port)")
+                })
+        } catch {
+            Self.fail("qfuse-sandbox: cannot start: \(error)")
+        }
+        Self.say("qfuse-sandbox certificate SHA-256 \(sandbox.fingerprint)\(sandbox.createdCertificate ? " (new)" : "")")
+        do {
+            try await sandbox.run(handleSignals: true)
+        } catch {
+            Self.fail("qfuse-sandbox: \(error)")
+        }
+    }
+
+    /// The password from the file or the environment, or one generated once and kept under the root.
+    private func adminPassword(root: URL) throws -> String {
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8),
+                  let line = text.split(separator: "\n", omittingEmptySubsequences: false).first, !line.isEmpty
+            else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: passwordFile]) }
+            return String(line)
+        }
+        if let password = ProcessInfo.processInfo.environment["QFUSE_SANDBOX_PASSWORD"], !password.isEmpty {
+            return password
+        }
+        let kept = root.appendingPathComponent("admin-password")
+        if let text = try? String(contentsOf: kept, encoding: .utf8), let line = text.split(separator: "\n").first {
+            return String(line)
+        }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let generated = String((0 ..< 20).map { _ in alphabet.randomElement()! })
+        guard FileManager.default.createFile(
+            atPath: kept.path, contents: Data((generated + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: kept.path]) }
+        Self.say("qfuse-sandbox generated an admin password in \(kept.path)")
+        return generated
+    }
+
+    /// One line on stdout, unbuffered: scripts wait for these lines through a pipe.
+    private static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private static func fail(_ line: String) -> Never {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        Foundation.exit(1)
+    }
+}
