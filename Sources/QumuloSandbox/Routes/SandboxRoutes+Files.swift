@@ -43,6 +43,17 @@ extension SandboxRoutes {
             try await store.delete(try ref(context))
             return JSONResponse.empty()
         }
+        router.get("/v1/files/:ref/info/acl") { request, context in
+            let result = try await store.acl(of: try ref(context), in: try await view(request))
+            return try JSONResponse.make(Store.v1(result.acl, generated: result.generated))
+        }
+        router.get("/v2/files/:ref/info/acl") { request, context in
+            try JSONResponse.make(try await store.acl(of: try ref(context), in: try await view(request)).acl)
+        }
+        router.put("/v2/files/:ref/info/acl") { request, context in
+            let acl = try await JSONResponse.decode(ACL.self, from: request)
+            return try JSONResponse.make(try await store.setACL(of: try ref(context), acl, ifMatch: ifMatch(request)))
+        }
         router.post("/v1/files/resolve") { request, _ in
             let ids = try await JSONResponse.decode([String].self, from: request)
             return try JSONResponse.make(try await store.resolve(ids: ids, in: try await view(request)))

@@ -41,6 +41,8 @@ struct InodeRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable
     var userMetadataRevision: Int64
     var extendedAttributes: Int
     var nextStreamID: Int64
+    /// An ACL set explicitly, as v2 JSON; nil while the ACL is the one the mode implies.
+    var acl: String?
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
         vid = inserted.rowID

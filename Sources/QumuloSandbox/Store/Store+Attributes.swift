@@ -11,7 +11,11 @@ extension Store {
             let old = try Lookup.resolve(context.db, ref, in: .live)
             try Self.checkPrecondition(ifMatch, etag: old.etag)
             var inode = old
-            if let mode = request.mode { inode.mode = Int(mode.rawValue) }
+            if let mode = request.mode {
+                // A mode change rewrites the ACL to match, POSIX-style.
+                inode.mode = Int(mode.rawValue)
+                inode.acl = nil
+            }
             if let owner { inode.owner = Int64(bitPattern: owner) }
             if let group { inode.grp = Int64(bitPattern: group) }
             if let flags = request.extendedAttributes {

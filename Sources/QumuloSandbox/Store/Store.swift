@@ -57,7 +57,7 @@ final class Store: Sendable {
                     blob INTEGER, datablocks INTEGER NOT NULL, symlinkTarget TEXT, symlinkTargetType TEXT,
                     major INTEGER, minor INTEGER, revision INTEGER NOT NULL, dataRevision INTEGER NOT NULL,
                     userMetadataRevision INTEGER NOT NULL, extendedAttributes INTEGER NOT NULL,
-                    nextStreamID INTEGER NOT NULL);
+                    nextStreamID INTEGER NOT NULL, acl TEXT);
                 CREATE UNIQUE INDEX inode_live ON inode(id) WHERE died IS NULL;
                 CREATE INDEX inode_versions ON inode(id, born);
                 CREATE INDEX inode_blob ON inode(blob) WHERE blob IS NOT NULL;
@@ -238,6 +238,6 @@ extension InodeRecord {
             vid: nil, id: id, born: epoch, died: nil, type: type, mode: mode, owner: owner, grp: group, size: 0,
             nlink: type == .directory ? 2 : 1, childCount: 0, atime: now, mtime: now, ctime: now, btime: now,
             blob: nil, datablocks: 0, symlinkTarget: nil, symlinkTargetType: nil, major: nil, minor: nil,
-            revision: 1, dataRevision: 1, userMetadataRevision: 0, extendedAttributes: 0, nextStreamID: 1)
+            revision: 1, dataRevision: 1, userMetadataRevision: 0, extendedAttributes: 0, nextStreamID: 1, acl: nil)
     }
 }
