@@ -109,7 +109,7 @@ enum JSONResponse {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxRequestBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw SandboxError.payloadTooLarge(limit: maxRequestBytes)
         }
         return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))

@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 import UnixSignals
 
 /// What `qfuse-sandbox` needs to serve: where the store lives, where to listen, the admin password and the
@@ -35,11 +36,12 @@ public struct Sandbox: Sendable {
     public let fingerprint: String
     /// Whether this start created the self-signed certificate.
     public let createdCertificate: Bool
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let services: ServiceGroup
 
     /// Opens the store and prepares the server; `onReady` runs once it accepts connections, with the bound port.
     public init(
-        configuration: SandboxConfiguration, logger: Logger, onReady: @escaping @Sendable (Int) async -> Void
+        configuration: SandboxConfiguration, logger: Logger, handleSignals: Bool,
+        onReady: @escaping @Sendable (Int) async -> Void
     ) throws {
         let identity: TLSIdentity
         switch (configuration.tlsCertificate, configuration.tlsKey) {
@@ -57,16 +59,23 @@ public struct Sandbox: Sendable {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: identity.certificateChain.map { .certificate($0) },
             privateKey: .privateKey(identity.privateKey))
-        application = Application(
+        let application = Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+        services = ServiceGroup(configuration: .init(
+            services: [application], gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [], logger: logger))
     }
 
-    /// Serves until the task is cancelled or, with `handleSignals`, until SIGINT or SIGTERM.
-    public func run(handleSignals: Bool) async throws {
-        try await application.runService(gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [])
+    /// Serves until ``shutdown()``, or with `handleSignals` until SIGINT or SIGTERM; requests in flight finish first.
+    public func run() async throws {
+        try await services.run()
+    }
+
+    /// Stops accepting connections and lets the requests in flight finish.
+    public func shutdown() async {
+        await services.triggerGracefulShutdown()
     }
 }

@@ -61,8 +61,10 @@ struct TLSIdentity {
             subject: name,
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                KeyUsage(digitalSignature: true, keyEncipherment: true)
+                // Its own trust anchor: BoringSSL and OpenSSL accept a self-signed leaf as a root only if it may
+                // sign certificates, so `--ca-cert cert.pem` works in clients that verify.
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                KeyUsage(digitalSignature: true, keyCertSign: true)
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames([
                     .dnsName("localhost"),

@@ -62,6 +62,7 @@ struct QfuseSandbox: AsyncParsableCommand {
                 configuration: SandboxConfiguration(
                     root: rootURL, host: host, port: port, password: password, tlsCertificate: tlsCert, tlsKey: tlsKey),
                 logger: logger,
+                handleSignals: true,
                 onReady: { port in
                     let shown = host.contains(":") ? "[\(host)]" : host
                     Self.say("qfuse-sandbox listening on https://\(shown):\(port)")
@@ -71,7 +72,7 @@ struct QfuseSandbox: AsyncParsableCommand {
         }
         Self.say("qfuse-sandbox certificate SHA-256 \(sandbox.fingerprint)\(sandbox.createdCertificate ? " (new)" : "")")
         do {
-            try await sandbox.run(handleSignals: true)
+            try await sandbox.run()
         } catch {
             Self.fail("qfuse-sandbox: \(error)")
         }

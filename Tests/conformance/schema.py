@@ -19,6 +19,7 @@ import copy
 import functools
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -74,6 +75,32 @@ def _override_user_metadata_value(schema: dict) -> None:
     entries = props.get('entries')
     if entries and 'items' in entries:
         entries['items'].setdefault('properties', {})['value'] = dict(_B64_STRING)
+
+
+# The extraction lost OpenAPI's `nullable`. A property may be null when its own description says so
+# ("... or null if ...") or when it is listed here with the reason.
+_NULLABLE_FIELDS = {
+    # who-am-i: a local user such as admin has no home directory; Qumulo answers null rather than
+    # a path, and qq only prints the object, so null is accepted.
+    'home_directory',
+}
+_NULL_RE = re.compile(r'\bnull\b', re.I)
+
+
+def _allow_documented_nulls(schema: Any) -> None:
+    if isinstance(schema, dict):
+        for name, prop in (schema.get('properties') or {}).items():
+            if isinstance(prop, dict) and 'type' in prop and (
+                    name in _NULLABLE_FIELDS or _NULL_RE.search(prop.get('description') or '')):
+                t = prop['type']
+                prop['type'] = (t if isinstance(t, list) else [t]) + ['null']
+                if 'enum' in prop:
+                    prop['enum'] = list(prop['enum']) + [None]
+        for v in schema.values():
+            _allow_documented_nulls(v)
+    elif isinstance(schema, list):
+        for v in schema:
+            _allow_documented_nulls(v)
 
 
 _OVERRIDES = {
@@ -147,9 +174,10 @@ def response_schema(method: str, template: str, status: int) -> Optional[dict]:
     schema = resp.get('content', {}).get('application/json', {}).get('schema')
     if schema is None:
         return None
+    schema = copy.deepcopy(schema)
+    _allow_documented_nulls(schema)
     override = _OVERRIDES.get((method.lower(), template))
     if override:
-        schema = copy.deepcopy(schema)
         override(schema)
     return schema
 
