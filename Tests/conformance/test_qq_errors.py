@@ -96,11 +96,13 @@ def test_invalid_name_empty(qq, api, tdir):
     assert api.list_names(tdir) == []
 
 
-def test_invalid_name_with_slash_raw(api, tdir):
+def test_invalid_name_with_slash(qq, api, tdir):
     api.mkdir(tdir, 'a')
     for action in ('CREATE_FILE', 'CREATE_DIRECTORY'):
         r = api.request('POST', f'/v1/files/{ref(tdir)}/entries/', {'name': 'a/b', 'action': action})
         assert 400 <= r.status < 500 and r.error_class == 'fs_invalid_name_error', r.describe()
+    # qq passes the name through too (create_directory does not touch it).
+    qq.fail('fs_create_dir', '--path', tdir, '--name', 'a/b', error_class='fs_invalid_name_error')
     assert api.list_names(join(tdir, 'a')) == []
     assert api.list_names(tdir) == ['a']
 

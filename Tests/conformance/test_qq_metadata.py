@@ -118,6 +118,8 @@ def test_user_metadata_revision_changes(api, tdir):
 def test_named_streams_lifecycle(qq, api, tdir):
     f = join(tdir, 'ads')
     api.make_file(tdir, 'ads', b'default stream')
+    # The default stream ("0") is not listed: qq fs_copy creates one target stream per listed
+    # stream, by name, after copying the default stream itself.
     assert qq.ok('fs_list_named_streams', '--path', f).json == []
 
     # Create through `qq raw` (chunked JSON body), as qq has no command for it.
