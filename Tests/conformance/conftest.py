@@ -12,22 +12,21 @@ Environment:
 
 from __future__ import annotations
 
+import errno
 import http.client
 import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 import pytest
@@ -138,8 +137,17 @@ class Sandbox:
         self._ready = threading.Event()
         cmd = [str(SANDBOX_BIN), '--root', str(self.root), '--host', '127.0.0.1',
                '--port', str(port)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._stderr_file, env=env)
+        for attempt in range(30):
+            try:
+                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.PIPE, stderr=self._stderr_file,
+                                             env=env)
+                break
+            except OSError as e:
+                # The binary may be being rebuilt right now ("Text file busy"): wait a little.
+                if e.errno != errno.ETXTBSY or attempt == 29:
+                    raise
+                time.sleep(2)
         self._reader = threading.Thread(target=self._read_stdout, args=(self.proc,), daemon=True)
         self._reader.start()
 

@@ -270,3 +270,45 @@ def test_copy_chunk_raw_protocol(api, tdir):
     else:
         raise AssertionError('copy-chunk never finished')
     assert api.read(dst) == data
+
+
+def test_write_offset_multi_mib_file(qq, api, tdir, tmp_path):
+    # A large chunked PATCH ?offset= into the middle of an existing file, past its end.
+    f = join(tdir, 'mid.bin')
+    base = pattern(2 * 1024 * 1024, seed=5)
+    api.make_file(tdir, 'mid.bin', base)
+    patch = os.urandom(3 * 1024 * 1024)
+    src = tmp_path / 'patch.bin'
+    src.write_bytes(patch)
+    off = 1024 * 1024 + 1
+    a = qq.ok('fs_write', '--path', f, '--offset', off, '--file', src, timeout=120).json
+    assert a['size'] == str(off + len(patch)), a
+    got = api.read(f)
+    assert got[:off] == base[:off]
+    assert got[off:] == patch
+
+
+def test_punch_hole_past_eof_keeps_size(qq, api, tdir):
+    f = join(tdir, 'h4')
+    data = pattern(100, seed=6)
+    api.make_file(tdir, 'h4', data)
+    a = qq.ok('fs_punch_hole', '--path', f, '--offset', '50', '--size', '1000').json
+    assert a['size'] == '100', 'punch-hole must not change the size'
+    assert api.read(f) == data[:50] + b'\0' * 50
+
+
+def test_data_revision_and_etag_change_on_write(api, tdir):
+    f = join(tdir, 'rev')
+    a0 = api.make_file(tdir, 'rev', b'one')
+    e0 = api.ok('GET', f'/v1/files/{ref(f)}/info/attributes').etag
+    a1 = api.write(f, b'two', offset=1)
+    e1 = api.ok('GET', f'/v1/files/{ref(f)}/info/attributes').etag
+    assert a1['data_revision'] != a0['data_revision'], (a0['data_revision'], a1['data_revision'])
+    assert e1 != e0
+
+
+def test_datablocks_cover_written_data(api, tdir):
+    bs = api.ok('GET', '/v1/file-system').json['block_size_bytes']
+    a = api.make_file(tdir, 'blocks', pattern(10000, seed=7))
+    assert int(a['datablocks']) * bs >= 10000, (bs, a['datablocks'])
+    assert int(a['blocks']) >= int(a['datablocks']), a

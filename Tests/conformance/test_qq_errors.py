@@ -242,3 +242,13 @@ def test_rename_directory_into_itself_fails(qq, api, tdir):
 def test_unknown_endpoint_is_json_404(api):
     r = api.request('GET', '/v1/no-such-endpoint')
     assert r.status == 404, r.describe()
+
+
+def test_error_while_sending_large_chunked_body(qq, api, tdir, tmp_path):
+    # The server may answer before it has read the whole chunked body; qq must still see a clean
+    # `Error 404: ...`, not a connection error, and the next request must work.
+    src = tmp_path / 'big.bin'
+    src.write_bytes(b'z' * (4 * 1024 * 1024))
+    qq.fail('fs_write', '--path', join(tdir, 'missing.bin'), '--file', src, status=404,
+            error_class='fs_no_such_entry_error', timeout=120)
+    qq.ok('fs_file_get_attr', '--path', tdir)

@@ -130,13 +130,11 @@ def test_named_streams_lifecycle(qq, api, tdir):
     sid = s['id']
 
     # Write and read through qq's stream options (qq resolves --stream-name via GET streams/).
-    w = qq.ok('fs_write', '--path', f, '--stream-name', 's1', '--stdin', input=b'alt data').json
-    assert w['size'] == '8', w
+    # (What the write returns is checked in test_stream_write_returns_stream_attributes.)
+    qq.ok('fs_write', '--path', f, '--stream-name', 's1', '--stdin', input=b'alt data')
     assert qq.ok('fs_read', '--path', f, '--stream-name', 's1', '--stdout').stdout == b'alt data'
     assert qq.ok('fs_read', '--path', f, '--stream-id', sid, '--stdout').stdout == b'alt data'
-    w = qq.ok('fs_write', '--path', f, '--stream-id', sid, '--offset', '3', '--stdin',
-              input=b'!').json
-    assert w['size'] == '8'
+    qq.ok('fs_write', '--path', f, '--stream-id', sid, '--offset', '3', '--stdin', input=b'!')
     assert api.ok('GET', f'/v1/files/{ref(f)}/streams/{sid}/data').body == b'alt!data'
     # The default stream is untouched.
     assert api.read(f) == b'default stream'
@@ -158,6 +156,25 @@ def test_named_streams_lifecycle(qq, api, tdir):
     assert 'Successfully removed stream s2' in r.out
     assert qq.ok('fs_list_named_streams', '--path', f).json == []
     assert api.read(f) == b'default stream'
+
+
+def test_stream_write_returns_stream_attributes(qq, api, tdir):
+    # openapi.json: PUT/PATCH .../streams/{stream_id}/data (and stream punch-hole) answer with the
+    # stream's attributes {name, id, size, datablocks, data_revision}, not the file's.
+    f = join(tdir, 'sw')
+    api.make_file(tdir, 'sw', b'fourteen bytes')
+    sid = api.ok('POST', f'/v1/files/{ref(f)}/streams/', {'stream_name': 's'}).json['id']
+    w = qq.ok('fs_write', '--path', f, '--stream-name', 's', '--stdin', input=b'alt data').json
+    assert (w.get('id'), w.get('name'), w.get('size')) == (sid, 's', '8'), w
+    w = qq.ok('fs_write', '--path', f, '--stream-id', sid, '--offset', '10', '--stdin',
+              input=b'XY').json
+    assert (w.get('id'), w.get('size')) == (sid, '12'), w
+    r = api.ok('PUT', f'/v1/files/{ref(f)}/streams/{sid}/data', b'abc', chunked=True)
+    assert r.etag, r.describe()
+    assert (r.json.get('id'), r.json.get('size')) == (sid, '3'), r.describe()
+    p = qq.ok('fs_punch_hole', '--path', f, '--stream-id', sid, '--offset', '0', '--size', '1').json
+    assert (p.get('id'), p.get('size')) == (sid, '3'), p
+    assert api.attrs(f)['size'] == '14'
 
 
 def test_named_streams_multiple_and_by_id(qq, api, tdir):

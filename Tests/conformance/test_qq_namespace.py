@@ -380,3 +380,27 @@ def test_root_attributes(qq):
     assert a['id'] == ROOT_ID, a
     b = qq.ok('fs_file_get_attr', '--id', ROOT_ID).json
     assert b['path'] == '/' and b['id'] == ROOT_ID
+
+
+def test_parent_mtime_changes_on_create_rename_unlink(qq, api, tdir):
+    # A FUSE client caches listings keyed by the directory's mtime, so every change to the
+    # directory's entries must move it.
+    import time
+    from conftest import rfc3339_ns
+
+    def mtime():
+        return rfc3339_ns(api.attrs(tdir)['modification_time'])
+
+    m0 = mtime()
+    time.sleep(0.02)
+    qq.ok('fs_create_file', '--path', tdir, '--name', 'a')
+    m1 = mtime()
+    assert m1 > m0, 'create must update the parent mtime'
+    time.sleep(0.02)
+    qq.ok('fs_rename', '--path', tdir, '--source', join(tdir, 'a'), '--name', 'b')
+    m2 = mtime()
+    assert m2 > m1, 'rename must update the parent mtime'
+    time.sleep(0.02)
+    qq.ok('fs_unlink', '--path', tdir, '--name', 'b')
+    m3 = mtime()
+    assert m3 > m2, 'unlink must update the parent mtime'

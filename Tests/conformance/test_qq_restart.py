@@ -1,12 +1,11 @@
 """Persistence: stop the sandbox, start it again on the same root, and everything is still there
 with the same ids. Uses its own sandbox instance (not the shared session one)."""
 
-import base64
 import os
 
 import pytest
 
-from conftest import ROOT_ID, Api, QQ, Sandbox, join, ref
+from conftest import ROOT_ID, Api, QQ, Sandbox
 
 
 @pytest.fixture

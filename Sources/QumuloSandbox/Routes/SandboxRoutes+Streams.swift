@@ -25,5 +25,14 @@ extension SandboxRoutes {
             try JSONResponse.make(
                 try await store.stream(of: try ref(context), sid: try namedStream(context), in: try await view(request)))
         }
+        router.patch("/v1/files/:ref/streams/:sid/attributes") { request, context in
+            let change = try await JSONResponse.decode(SetAttributesRequest.self, from: request)
+            guard let size = change.size, change == SetAttributesRequest(size: size), size <= UInt64(Int64.max) else {
+                throw SandboxError.invalidRequest("a named stream has only a size to set")
+            }
+            let stream = try await store.setStreamSize(
+                on: try ref(context), sid: try namedStream(context), size: Int64(size), ifMatch: ifMatch(request))
+            return try JSONResponse.make(stream.value, etag: stream.etag)
+        }
     }
 }

@@ -34,6 +34,19 @@ enum DataSource: Sendable {
     case bytes([UInt8])
 }
 
+/// What a data change answers: the file's attributes for the default stream, the stream's for a named one.
+enum DataChangeResult: Encodable, Sendable {
+    case file(FileAttributes)
+    case stream(NamedStream)
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .file(let attributes): try attributes.encode(to: encoder)
+        case .stream(let stream): try stream.encode(to: encoder)
+        }
+    }
+}
+
 /// How a write lands: replacing the whole stream (PUT), or at an offset (PATCH).
 enum WritePlacement: Sendable {
     case replace
@@ -80,7 +93,7 @@ extension Store {
     /// Writes a spooled body into a stream and returns the file's new attributes.
     func writeData(
         _ ref: FileRef, stream: StreamSelector, spool: Spool, placement: WritePlacement, ifMatch: String?
-    ) async throws -> Tagged<FileAttributes> {
+    ) async throws -> Tagged<DataChangeResult> {
         try await modifyStream(ref, stream: stream, ifMatch: ifMatch) { holder, context in
             switch placement {
             case .replace:
@@ -102,7 +115,7 @@ extension Store {
     /// Deallocates a range of a stream; it reads back as zeros and the size does not change.
     func punchHole(
         _ ref: FileRef, stream: StreamSelector, offset: Int64, size: Int64, ifMatch: String?
-    ) async throws -> Tagged<FileAttributes> {
+    ) async throws -> Tagged<DataChangeResult> {
         try await modifyStream(ref, stream: stream, ifMatch: ifMatch) { holder, context in
             let end = min(holder.size, offset + size)
             if end > offset, holder.blob != nil {
@@ -145,13 +158,14 @@ extension Store {
     private func modifyStream(
         _ ref: FileRef, stream: StreamSelector, ifMatch: String?,
         change: @escaping @Sendable (inout any DataHolder, WriteContext) throws -> Int64?
-    ) async throws -> Tagged<FileAttributes> {
+    ) async throws -> Tagged<DataChangeResult> {
         try await write { context in
             let db = context.db
             let inode = try Lookup.resolve(db, ref, in: .live)
             try Self.checkPrecondition(ifMatch, etag: inode.etag)
             var file = inode
             let replaced: Int64?
+            var changedStream: StreamRecord?
             switch stream {
             case .main:
                 guard inode.type == .file else { throw SandboxError.notAFile(ref.description) }
@@ -165,12 +179,15 @@ extension Store {
                 replaced = try change(&holder, context)
                 var record = holder as! StreamRecord
                 record.markDataChanged(blobs: self.blobs)
-                try context.save(replacing: old, with: record)
+                changedStream = try context.save(replacing: old, with: record)
             }
             file.touchModify(at: context.now)
             file = try context.save(replacing: inode, with: file)
             try context.releaseBlob(replaced)
-            return Tagged(value: try Lookup.attributes(db, of: file, in: .live), etag: file.etag)
+            let result: DataChangeResult = if let changedStream { .stream(changedStream.api) } else {
+                .file(try Lookup.attributes(db, of: file, in: .live))
+            }
+            return Tagged(value: result, etag: file.etag)
         }
     }
 

@@ -61,7 +61,7 @@ extension Store {
         }
     }
 
-    private static func liveStream(
+    static func liveStream(
         _ context: WriteContext, _ ref: FileRef, sid: Int64, ifMatch: String?
     ) throws -> (InodeRecord, StreamRecord) {
         let inode = try Lookup.resolve(context.db, ref, in: .live)
@@ -90,5 +90,22 @@ extension StreamRecord {
         NamedStream(
             name: name, id: String(sid), size: UInt64(size), datablocks: UInt64(datablocks),
             dataRevision: UInt64(dataRevision))
+    }
+}
+
+extension Store {
+    /// `PATCH .../streams/{id}/attributes`: a stream has only its size to set (truncate or zero-extend).
+    func setStreamSize(on ref: FileRef, sid: Int64, size: Int64, ifMatch: String?) async throws -> Tagged<NamedStream> {
+        try await write { context in
+            let (inode, old) = try Self.liveStream(context, ref, sid: sid, ifMatch: ifMatch)
+            var record = old
+            try self.resize(&record, to: size, context: context)
+            record = try context.save(replacing: old, with: record)
+            if record.blob != old.blob { try context.releaseBlob(old.blob) }
+            var file = inode
+            file.touchModify(at: context.now)
+            file = try context.save(replacing: inode, with: file)
+            return Tagged(value: record.api, etag: file.etag)
+        }
     }
 }
