@@ -18,9 +18,12 @@ public struct SandboxConfiguration: Sendable {
     /// PEM certificate chain and key; both nil for the self-signed pair under `root/tls`.
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// How long a session token stays valid: 10 hours, as on a cluster. Tests shorten it to exercise re-login.
+    public var sessionLifetime: Duration
 
     public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
-                tlsCertificate: String? = nil, tlsKey: String? = nil) {
+                tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600)) {
+        self.sessionLifetime = sessionLifetime
         self.root = root
         self.host = host
         self.port = port
@@ -51,7 +54,7 @@ public struct Sandbox: Sendable {
         }
         fingerprint = identity.fingerprint
         createdCertificate = identity.created
-        let store = try Store(root: configuration.root, logger: logger)
+        let store = try Store(root: configuration.root, sessionLifetime: configuration.sessionLifetime, logger: logger)
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AuthMiddleware(store: store))

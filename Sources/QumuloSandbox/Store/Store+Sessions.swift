@@ -3,14 +3,11 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// How long a session token stays valid, as on a cluster.
-    static let sessionLifetime: Int64 = 10 * 3600
-
     /// Starts a session and returns its bearer token. Only a hash of the token is stored.
     func createSession() async throws -> String {
         let secret = (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) }
         let token = "1:" + Data(secret).base64EncodedString()
-        let expires = Int64(Date().timeIntervalSince1970) + Self.sessionLifetime
+        let expires = Int64(Date().timeIntervalSince1970) + sessionLifetime.components.seconds
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM session WHERE expires < ?", arguments: [Int64(Date().timeIntervalSince1970)])
             try db.execute(
@@ -24,7 +21,7 @@ extension Store {
         let now = Int64(Date().timeIntervalSince1970)
         return try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT expires FROM session WHERE tokenHash = ?", arguments: [Self.hash(token)])
-                .map { $0 >= now } ?? false
+                .map { $0 > now } ?? false
         }
     }
 

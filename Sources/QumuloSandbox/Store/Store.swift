@@ -27,8 +27,11 @@ final class Store: Sendable {
     let pool: DatabasePool
     let blobs: BlobStore
     let logger: Logger
+    /// How long a session token stays valid.
+    let sessionLifetime: Duration
 
-    init(root: URL, logger: Logger) throws {
+    init(root: URL, sessionLifetime: Duration, logger: Logger) throws {
+        self.sessionLifetime = sessionLifetime
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         blobs = try BlobStore(root: root)
         var configuration = Configuration()
