@@ -20,10 +20,14 @@ public struct SandboxConfiguration: Sendable {
     public var tlsKey: String?
     /// How long a session token stays valid: 10 hours, as on a cluster. Tests shorten it to exercise re-login.
     public var sessionLifetime: Duration
+    /// How often expired and deleted snapshots are reclaimed; deleted ones show `in_delete` until then.
+    public var reclaimInterval: Duration
 
     public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
-                tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600)) {
+                tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600),
+                reclaimInterval: Duration = .seconds(1)) {
         self.sessionLifetime = sessionLifetime
+        self.reclaimInterval = reclaimInterval
         self.root = root
         self.host = host
         self.port = port
@@ -69,7 +73,8 @@ public struct Sandbox: Sendable {
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
         services = ServiceGroup(configuration: .init(
-            services: [application], gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [], logger: logger))
+            services: [application, SnapshotReaper(store: store, interval: configuration.reclaimInterval, logger: logger)],
+            gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [], logger: logger))
     }
 
     /// Serves until ``shutdown()``, or with `handleSignals` until SIGINT or SIGTERM; requests in flight finish first.

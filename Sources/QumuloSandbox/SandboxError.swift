@@ -23,8 +23,38 @@ struct SandboxError: Error, CustomStringConvertible {
         SandboxError(status: .notFound, errorClass: ErrorClass.noSuchEntry, message: "\(what): no such file or directory")
     }
 
-    static func noSuchSnapshot(_ id: UInt64) -> SandboxError {
-        SandboxError(status: .notFound, errorClass: "snapshot_no_such_snapshot_error", message: "snapshot \(id) does not exist", module: "snapshot")
+    /// GUESSED error class: Qumulo's name for a missing snapshot is not published.
+    static func noSuchSnapshot(_ id: some CustomStringConvertible) -> SandboxError {
+        SandboxError(status: .notFound, errorClass: "snapshot_no_such_snapshot_error",
+                     message: "snapshot \(id) does not exist", module: "snapshot")
+    }
+
+    static func notCoveredBySnapshot(_ ref: String) -> SandboxError {
+        SandboxError(status: .badRequest, errorClass: ErrorClass.notCoveredBySnapshot,
+                     message: "\(ref) is outside the snapshot's source directory")
+    }
+
+    /// GUESSED error class and status: refusing to delete or shorten a locked snapshot.
+    static func snapshotLocked(_ id: Int64) -> SandboxError {
+        SandboxError(status: .forbidden, errorClass: "snapshot_locked_error",
+                     message: "snapshot \(id) is locked; unlock it first", module: "snapshot")
+    }
+
+    /// GUESSED error class.
+    static func noSuchKey(_ ref: String) -> SandboxError {
+        SandboxError(status: .notFound, errorClass: "security_key_not_found_error", message: "no key \(ref)", module: "security")
+    }
+
+    /// GUESSED error class: a key that still locks something cannot go.
+    static func keyInUse(_ name: String) -> SandboxError {
+        SandboxError(status: .conflict, errorClass: "security_key_in_use_error",
+                     message: "key \(name) still locks snapshots", module: "security")
+    }
+
+    /// GUESSED error class: a signature that does not verify with the key.
+    static func badSignature(_ what: String) -> SandboxError {
+        SandboxError(status: .badRequest, errorClass: "security_key_verification_error",
+                     message: "\(what): the signature does not verify with the key", module: "security")
     }
 
     static func entryExists(_ name: String) -> SandboxError {

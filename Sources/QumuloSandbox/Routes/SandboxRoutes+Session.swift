@@ -31,7 +31,7 @@ extension SandboxRoutes {
                 buildDate: "2026-11-30T00:00:00Z"))
         }
         router.get("/v1/file-system") { _, _ in
-            try JSONResponse.make(try store.fileSystemStats())
+            try JSONResponse.make(try await store.fileSystemStats())
         }
     }
 }

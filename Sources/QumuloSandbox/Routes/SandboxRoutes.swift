@@ -13,6 +13,7 @@ struct SandboxRoutes: Sendable {
         registerData(on: router)
         registerStreams(on: router)
         registerUserMetadata(on: router)
+        registerSnapshots(on: router)
     }
 }
 

@@ -92,22 +92,13 @@ extension Store {
         }
     }
 
-    /// The view a `snapshot` parameter selects: the live tree when absent.
-    static func view(_ db: Database, snapshot: UInt64?) throws -> View {
-        guard let snapshot else { return .live }
-        guard let epoch = try Int64.fetchOne(
-            db, sql: "SELECT epoch FROM snapshot WHERE id = ?", arguments: [Int64(clamping: snapshot)])
-        else { throw SandboxError.noSuchSnapshot(snapshot) }
-        return View(epoch: epoch)
-    }
-
     /// Capacity as `GET /v1/file-system` reports it: the disk under the store.
-    func fileSystemStats() throws -> FileSystemStats {
+    func fileSystemStats() async throws -> FileSystemStats {
         var status = statvfs()
         try check(statvfs(blobs.directory, &status), "statvfs")
         let unit = UInt64(status.f_frsize)
         return FileSystemStats(
             blockSizeBytes: UInt32(BlobStore.blockSize), totalSizeBytes: UInt64(status.f_blocks) * unit,
-            freeSizeBytes: UInt64(status.f_bavail) * unit, snapshotSizeBytes: 0)
+            freeSizeBytes: UInt64(status.f_bavail) * unit, snapshotSizeBytes: try await snapshotBytes())
     }
 }

@@ -22,7 +22,24 @@ enum Lookup {
     }
 
     /// The object a `{ref}` names. Paths are walked from the root; symlinks on the way are not followed.
+    /// In a snapshot, the object must lie in the snapshot's source subtree.
     static func resolve(_ db: Database, _ ref: FileRef, in view: View) throws -> InodeRecord {
+        let inode = try find(db, ref, in: view)
+        guard try covers(db, view, id: inode.id) else { throw SandboxError.notCoveredBySnapshot(ref.description) }
+        return inode
+    }
+
+    /// Whether object `id` lies in the view's scope (a snapshot's source subtree).
+    static func covers(_ db: Database, _ view: View, id: Int64) throws -> Bool {
+        var id = id
+        while id != view.scope {
+            guard id != Store.rootID, let up = try canonicalDirent(db, child: id, in: view) else { return false }
+            id = up.parent
+        }
+        return true
+    }
+
+    private static func find(_ db: Database, _ ref: FileRef, in view: View) throws -> InodeRecord {
         switch ref {
         case .id(let text):
             guard let id = Int64(text), let inode = try inode(db, id: id, in: view) else {

@@ -83,6 +83,24 @@ final class Store: Sendable {
                 CREATE TABLE session (tokenHash BLOB PRIMARY KEY, expires INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("snapshots") { db in
+            try db.execute(sql: """
+                ALTER TABLE snapshot ADD COLUMN name TEXT NOT NULL DEFAULT '';
+                ALTER TABLE snapshot ADD COLUMN userName TEXT NOT NULL DEFAULT '';
+                ALTER TABLE snapshot ADD COLUMN timestamp INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE snapshot ADD COLUMN sourceFileID INTEGER NOT NULL DEFAULT \(rootID);
+                ALTER TABLE snapshot ADD COLUMN expiration INTEGER;
+                ALTER TABLE snapshot ADD COLUMN inDelete INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE snapshot ADD COLUMN lockKey INTEGER;
+                ALTER TABLE snapshot ADD COLUMN challenge TEXT;
+                INSERT INTO counter VALUES ('snapshot_id', 1), ('key_id', 1);
+                CREATE INDEX inode_dead ON inode(died) WHERE died IS NOT NULL;
+                CREATE INDEX dirent_dead ON dirent(died) WHERE died IS NOT NULL;
+                CREATE TABLE security_key (
+                    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, comment TEXT NOT NULL,
+                    disabled INTEGER NOT NULL, publicKey TEXT NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -119,6 +137,8 @@ final class Store: Sendable {
 struct View: Sendable, Hashable {
     /// The snapshot's epoch; nil for the live tree.
     var epoch: Int64?
+    /// The directory whose subtree the view covers: a snapshot's source; the root for the live tree.
+    var scope: Int64 = Store.rootID
 
     static let live = View(epoch: nil)
 
