@@ -11,8 +11,10 @@ let package = Package(
     name: "qfuse",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "qfuse", targets: ["qfuse"]),
         .executable(name: "qfuse-sandbox", targets: ["qfuse-sandbox"]),
         .library(name: "QumuloAPI", targets: ["QumuloAPI"]),
+        .library(name: "QumuloClient", targets: ["QumuloClient"]),
         .library(name: "QumuloSandbox", targets: ["QumuloSandbox"]),
     ],
     dependencies: [
@@ -31,6 +33,32 @@ let package = Package(
     targets: [
         .target(
             name: "QumuloAPI",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QumuloClient",
+            dependencies: [
+                "QumuloAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "qfuse",
+            dependencies: [
+                "QumuloClient",
+                "QumuloAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "CLinuxIO"),
@@ -68,11 +96,34 @@ let package = Package(
             dependencies: ["QumuloAPI"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SandboxTestSupport",
+            dependencies: [
+                "QumuloAPI",
+                "QumuloSandbox",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SandboxTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "QumuloClientTests",
+            dependencies: [
+                "QumuloAPI",
+                "QumuloClient",
+                "SandboxTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "QumuloSandboxTests",
             dependencies: [
                 "QumuloAPI",
                 "QumuloSandbox",
+                "SandboxTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

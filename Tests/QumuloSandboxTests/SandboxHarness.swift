@@ -1,55 +1,42 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
 import QumuloAPI
-import QumuloSandbox
+// Re-exported so every test file here sees `pattern` without importing the support module itself.
+@_exported import SandboxTestSupport
 
-/// A real sandbox on a free loopback port with a client that trusts its self-signed certificate.
+/// A real sandbox on a free loopback port with a raw HTTP client that trusts its self-signed certificate.
 final class SandboxHarness: Sendable {
-    static let password = "harness-password"
+    static let password = InProcessSandbox.password
 
-    let root: URL
-    let port: Int
     let client: HTTPClient
     let token: String
-    private let sandbox: Sandbox
-    private let server: Task<Void, any Error>
+    private let server: InProcessSandbox
+
+    var root: URL { server.root }
+    var port: Int { server.port }
 
     /// Starts a sandbox on `root` (a new temporary directory when nil) and logs in.
     static func start(root: URL? = nil) async throws -> SandboxHarness {
-        let root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("qfuse-sandbox-test-\(UUID())")
-        let (ready, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "sandbox-test")
-        logger.logLevel = .warning
-        let sandbox = try Sandbox(
-            configuration: SandboxConfiguration(root: root, port: 0, password: password),
-            logger: logger, handleSignals: false, onReady: { continuation.yield($0) })
-        let server = Task { try await sandbox.run() }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw HarnessError("the sandbox did not start") }
+        let server = try await InProcessSandbox.start(root: root)
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(root.appendingPathComponent("tls/cert.pem").path)
+        tls.trustRoots = .file(server.certificatePath)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         do {
-            let login = try await Self.send(client, base: "https://127.0.0.1:\(port)", token: nil, .POST,
+            let login = try await Self.send(client, base: server.url, token: nil, .POST,
                                             "/v1/session/login", json: LoginRequest(username: "admin", password: password))
             let token = try JSONDecoder().decode(LoginResponse.self, from: login.body).bearerToken
-            return SandboxHarness(root: root, port: port, client: client, token: token, sandbox: sandbox, server: server)
+            return SandboxHarness(client: client, token: token, server: server)
         } catch {
             try await client.shutdown()
-            await sandbox.shutdown()
-            _ = await server.result
+            try await server.stop()
             throw error
         }
     }
 
-    private init(root: URL, port: Int, client: HTTPClient, token: String, sandbox: Sandbox, server: Task<Void, any Error>) {
-        self.sandbox = sandbox
-        self.root = root
-        self.port = port
+    private init(client: HTTPClient, token: String, server: InProcessSandbox) {
         self.client = client
         self.token = token
         self.server = server
@@ -58,14 +45,13 @@ final class SandboxHarness: Sendable {
     /// Stops the server and the client; the root stays for a restart.
     func stop() async throws {
         try await client.shutdown()
-        await sandbox.shutdown()
-        try await server.value
+        try await server.stop()
     }
 
     /// Stops and deletes the root.
     func destroy() async throws {
-        try await stop()
-        try? FileManager.default.removeItem(at: root)
+        try await client.shutdown()
+        try await server.destroy()
     }
 
     struct Reply {
@@ -85,7 +71,7 @@ final class SandboxHarness: Sendable {
         _ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, body: HTTPClientRequest.Body? = nil,
         headers: [(String, String)] = [], authenticated: Bool = true
     ) async throws -> Reply {
-        try await Self.send(client, base: "https://127.0.0.1:\(port)", token: authenticated ? token : nil,
+        try await Self.send(client, base: server.url, token: authenticated ? token : nil,
                             method, path, json: json, body: body, headers: headers)
     }
 
@@ -130,19 +116,9 @@ final class SandboxHarness: Sendable {
 
     func read(_ path: String, query: String = "") async throws -> [UInt8] {
         let reply = try await send(.GET, "/v1/files/\(FileRef.path(path).encodedSegment)/data\(query)")
-        guard reply.status == 200 else { throw HarnessError("read \(path): \(reply.status) \(reply.text)") }
+        guard reply.status == 200 else { throw TestSupportError("read \(path): \(reply.status) \(reply.text)") }
         return Array(reply.body)
     }
-}
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Bytes whose value at every offset is known, so a misplaced range shows.
-func pattern(_ count: Int, seed: UInt8 = 0) -> [UInt8] {
-    (0 ..< count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8 &+ Int(seed)) }
 }
 
 /// Runs `body` against a fresh sandbox and always tears it down, pass or fail.

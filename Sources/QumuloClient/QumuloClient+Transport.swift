@@ -1,0 +1,195 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import QumuloAPI
+
+extension QumuloClient {
+    /// Sends a request until it succeeds, may not be retried, or the retry budget is spent, and hands the
+    /// successful answer to `handle`.
+    ///
+    /// `makeRequest` runs before every attempt, so a resumed read can ask for the part still missing. `handle`
+    /// reads the body; a failure while it does (a reset connection) is retried like any other.
+    func perform<Result>(
+        _ makeRequest: () -> APIRequest, handle: (APIResponse) async throws -> Result
+    ) async throws -> Result {
+        let started = ContinuousClock.now
+        var attempts = 0
+        var renewed = false
+        var current: (token: String, generation: Int)?
+        while true {
+            let request = makeRequest()
+            if request.authenticated, current == nil {
+                current = try await bearerToken(replacing: nil)
+            }
+            attempts += 1
+            do {
+                switch try await attempt(request, token: current?.token, number: attempts, handle: handle) {
+                case .done(let result):
+                    return result
+                case .unauthorized(let refusal):
+                    // One fresh login per call: a token refused twice in a row is not a matter of expiry.
+                    guard let refused = current, session.canRenew, !renewed else { throw refusal }
+                    renewed = true
+                    logger.debug("session expired, logging in again", metadata: ["http.path": "\(request.path)"])
+                    current = try await bearerToken(replacing: refused.generation)
+                }
+            } catch var error as QumuloClientError {
+                let delay = configuration.retry.backoff(beforeRetry: attempts)
+                guard request.retry == .idempotent, error.isRetryable,
+                      started.duration(to: .now) + delay < configuration.retry.budget
+                else {
+                    error.attempts = attempts
+                    count { $0.errors += 1 }
+                    throw error
+                }
+                count { $0.retries += 1 }
+                logger.debug("retrying", metadata: [
+                    "http.method": "\(request.method)", "http.path": "\(request.path)", "http.attempt": "\(attempts)",
+                    "http.error": "\(error.code)", "retry.delay_ms": "\(delay / .milliseconds(1))",
+                ])
+                try await Task.sleep(for: delay)
+            } catch {
+                count { $0.errors += 1 }
+                throw error
+            }
+        }
+    }
+
+    /// `perform` for a request that is the same on every attempt.
+    func perform<Result>(_ request: APIRequest, handle: (APIResponse) async throws -> Result) async throws -> Result {
+        try await perform({ request }, handle: handle)
+    }
+
+    /// `perform` for a JSON answer.
+    func perform<Value: Decodable>(_ request: APIRequest, decoding type: Value.Type) async throws -> Tagged<Value> {
+        let limit = configuration.maxJSONResponseBytes
+        return try await perform(request) { response in
+            Tagged(try await response.decode(type, limit: limit), etag: response.etag)
+        }
+    }
+
+    /// `perform` for an answer whose body does not matter (deletes, empty acknowledgements).
+    func performIgnoringBody(_ request: APIRequest) async throws {
+        let limit = configuration.maxJSONResponseBytes
+        try await perform(request) { response in _ = try await response.collect(upTo: limit) }
+    }
+
+    /// JSON for a request body.
+    func json(_ value: some Encodable) throws -> ByteBuffer {
+        try JSONEncoder().encodeAsByteBuffer(value, allocator: ByteBufferAllocator())
+    }
+
+    private func bearerToken(replacing stale: Int?) async throws -> (token: String, generation: Int) {
+        try await session.token(replacing: stale) { [self] in try await self.logIn() }
+    }
+
+    /// `POST /v1/session/login` with the password credentials.
+    private func logIn() async throws -> String {
+        guard case let .password(username, password) = session.credentials else {
+            throw QumuloClientError(code: .authentication, message: "there is no password to log in with")
+        }
+        let request = APIRequest(
+            .POST, "/v1/session/login", body: try json(LoginRequest(username: username, password: password)),
+            retry: .idempotent, authenticated: false)
+        let answer = try await perform(request, decoding: LoginResponse.self)
+        count { $0.logins += 1 }
+        return answer.value.bearerToken
+    }
+
+    private enum Outcome<Result> {
+        case done(Result)
+        /// A 401 on an authenticated request: maybe an expired session.
+        case unauthorized(QumuloClientError)
+    }
+
+    /// One attempt: send, check the status, let `handle` read a success. Logs one debug line either way.
+    private func attempt<Result>(
+        _ request: APIRequest, token: String?, number: Int, handle: (APIResponse) async throws -> Result
+    ) async throws -> Outcome<Result> {
+        var http = HTTPClientRequest(url: configuration.endpoint.baseURL + request.path)
+        http.method = request.method
+        http.headers.add(name: "User-Agent", value: configuration.userAgent)
+        http.headers.add(name: "Content-Type", value: request.contentType)
+        if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let ifMatch = request.ifMatch { http.headers.add(name: "If-Match", value: ifMatch) }
+        let sent = request.body?.readableBytes ?? 0
+        if let body = request.body { http.body = .bytes(body) }
+        count {
+            $0.requests += 1
+            $0.bytesWritten += Int64(sent)
+        }
+        let started = ContinuousClock.now
+        let meter = ByteMeter()
+        var status: Int?
+        func log(_ error: (any Error)? = nil) {
+            count { $0.bytesRead += Int64(meter.bytes) }
+            guard logger.logLevel <= .debug else { return }
+            var metadata: Logger.Metadata = [
+                "http.method": "\(request.method)", "http.path": "\(request.path)",
+                "http.bytes_in": "\(meter.bytes)", "http.bytes_out": "\(sent)",
+                "http.latency_ms": "\(started.duration(to: .now) / .milliseconds(1))",
+            ]
+            if let status { metadata["http.status"] = "\(status)" }
+            if number > 1 { metadata["http.attempt"] = "\(number)" }
+            if let error { metadata["http.error"] = "\(error)" }
+            logger.debug("request", metadata: metadata)
+        }
+        do {
+            let response: HTTPClientResponse
+            do {
+                response = try await self.http.execute(
+                    http, deadline: .now() + TimeAmount(configuration.timeouts.request), logger: nil)
+            }
+            status = Int(response.status.code)
+            let answer = APIResponse(
+                status: Int(response.status.code), headers: response.headers, body: response.body,
+                deadline: started + configuration.timeouts.request, meter: meter)
+            let outcome: Outcome<Result>
+            switch answer.status {
+            case 200 ..< 300:
+                outcome = .done(try await handle(answer))
+            case 401 where token != nil:
+                outcome = .unauthorized(try await refusal(answer, request))
+            default:
+                throw try await refusal(answer, request)
+            }
+            log()
+            return outcome
+        } catch let error as QumuloClientError {
+            log(error)
+            throw error.located(request)
+        } catch let error where error is CancellationError || Task.isCancelled {
+            log(error)
+            throw CancellationError()
+        } catch {
+            let mapped = QumuloClientError(transportFailure: error).located(request)
+            log(mapped)
+            throw mapped
+        }
+    }
+
+    /// The typed error for a non-2xx answer, from its Qumulo error body when it has one.
+    private func refusal(_ answer: APIResponse, _ request: APIRequest) async throws -> QumuloClientError {
+        let text = try await answer.collect(upTo: 1 << 20)
+        let body = try? JSONDecoder().decode(APIErrorBody.self, from: text)
+        var message = body?.description ?? ""
+        if message.isEmpty { message = HTTPResponseStatus(statusCode: answer.status).reasonPhrase }
+        let code: QumuloClientError.Code = answer.status == 401 ? .authentication : .api
+        return QumuloClientError(code: code, message: message, status: answer.status, body: body)
+    }
+}
+
+extension QumuloClientError {
+    /// This error with the request it belongs to, unless it already names one.
+    func located(_ request: APIRequest) -> QumuloClientError {
+        var located = self
+        if located.method == nil {
+            located.method = "\(request.method)"
+            located.path = request.path
+        }
+        return located
+    }
+}

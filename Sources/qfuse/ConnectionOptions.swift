@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QumuloClient
+
+/// The options every command that talks to a cluster shares (`cat` now, `mount` next): where, as whom, and how
+/// to trust the certificate. Secrets never come from the command line, where `ps` shows them to every user.
+struct ConnectionOptions: ParsableArguments {
+    @Argument(help: "The cluster: https://host[:port] (port 8000 by default).")
+    var url: String
+
+    @Option(help: "User to log in as; the password comes from QUMULO_PASSWORD or a prompt.")
+    var user: String?
+
+    @Option(help: "File holding a bearer token (a qq credentials file or the bare token).")
+    var tokenFile: String?
+
+    @Option(name: .customLong("ca-cert"), help: "PEM certificate to trust in addition to the system's roots.")
+    var caCert: String?
+
+    @Option(help: "Trust only a server whose certificate has this SHA-256 fingerprint (AA:BB:...).")
+    var pin: String?
+
+    @Flag(help: "Do not verify the server's certificate at all (prefer --pin).")
+    var insecure = false
+
+    @Flag(help: "Log every request with its status, size and latency.")
+    var debug = false
+
+    func validate() throws {
+        let trusts = [caCert != nil, pin != nil, insecure].filter { $0 }.count
+        guard trusts <= 1 else { throw ValidationError("--ca-cert, --pin and --insecure exclude each other") }
+        if user != nil, tokenFile != nil { throw ValidationError("--user and --token-file exclude each other") }
+    }
+
+    /// Sends log lines to stderr: warnings always, every request with --debug.
+    func bootstrapLogging() -> Logger {
+        let level: Logger.Level = debug ? .debug : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "qfuse")
+        logger.logLevel = level
+        return logger
+    }
+
+    /// The client these options describe, with credentials found as ``Credentials/resolve`` explains.
+    func makeClient(logger: Logger) throws -> QumuloClient {
+        let endpoint = try Endpoint(url: url)
+        var configuration = QumuloClientConfiguration(endpoint: endpoint)
+        if let caCert { configuration.trust = .caCertificate(path: caCert) }
+        if let pin { configuration.trust = .pinned(try CertificateFingerprint(pin)) }
+        if insecure { configuration.trust = .insecure }
+        let credentials = try Credentials.resolve(
+            for: endpoint, username: user, tokenFile: tokenFile, promptPassword: Terminal.readPassword)
+        return QumuloClient(configuration: configuration, credentials: credentials, logger: logger)
+    }
+}

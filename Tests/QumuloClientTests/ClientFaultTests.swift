@@ -1,0 +1,79 @@
+import Foundation
+import NIOCore
+import QumuloAPI
+import QumuloClient
+import SandboxTestSupport
+import Testing
+
+@Suite struct ClientFaultTests {
+    /// A 256 MiB read through a server that is SIGKILLed a quarter of the way in and started again on the same
+    /// port and store: the retries carry the read through, and every byte is right.
+    @Test(.timeLimit(.minutes(3))) func aReadSurvivesTheServerBeingKilledAndRestarted() async throws {
+        let root = temporaryDirectory("qfuse-restart-test")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let first = try await SandboxProcess.start(root: root, password: InProcessSandbox.password)
+        defer { first.kill() }
+        let size = 256 << 20
+        let data = stampedData(size)
+        let client = QumuloClient(
+            configuration: try testConfiguration(first.url, trust: .caCertificate(path: first.certificatePath)),
+            credentials: .password(username: "admin", password: InProcessSandbox.password), logger: quietLogger)
+        var restarted: Task<SandboxProcess, any Error>?
+        do {
+            let file = try await client.createFile(in: .path("/"), name: "big")
+            let chunk = 32 << 20
+            for offset in stride(from: 0, to: size, by: chunk) {
+                _ = try await client.write(.id(file.id), offset: UInt64(offset), ByteBuffer(bytes: data[offset ..< offset + chunk]))
+            }
+            var position = 0
+            var matches = true
+            try await client.readSequentially(.id(file.id), size: UInt64(size), blockSize: 8 << 20, inFlight: 4) { block in
+                matches = matches && block.withUnsafeReadableBytes { received in
+                    data.withUnsafeBytes { expected in
+                        memcmp(received.baseAddress!, expected.baseAddress! + position, received.count) == 0
+                    }
+                }
+                position += block.readableBytes
+                if restarted == nil, position >= size / 4 {
+                    first.kill()
+                    // Down for a moment, so the reads in flight and the next ones all meet a dead server.
+                    restarted = Task {
+                        try await Task.sleep(for: .milliseconds(500))
+                        return try await SandboxProcess.start(root: root, port: first.port, password: InProcessSandbox.password)
+                    }
+                }
+            }
+            #expect(position == size && matches)
+            #expect(restarted != nil)
+            #expect(client.metrics.retries > 0)
+            #expect(client.metrics.errors == 0)
+        } catch {
+            try? await client.shutdown()
+            (try? await restarted?.value)?.kill()
+            throw error
+        }
+        try await client.shutdown()
+        try await restarted?.value.kill()
+    }
+
+    /// A server that accepts and never answers: the read fails with a timeout once the retry budget is spent,
+    /// not hang.
+    @Test(.timeLimit(.minutes(1))) func aReadFromADeadServerFailsWithinTheTimeout() async throws {
+        let dead = try await DeadServer.start()
+        var configuration = try testConfiguration("https://127.0.0.1:\(dead.port)", trust: .insecure)
+        configuration.timeouts.connect = .milliseconds(500)
+        configuration.timeouts.readIdle = .milliseconds(500)
+        configuration.retry.budget = .seconds(2)
+        let client = QumuloClient(configuration: configuration, credentials: .bearerToken("1:token"), logger: quietLogger)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: QumuloClientError.self) {
+            _ = try await client.read(.id("3"), offset: 0, length: 1 << 20)
+        }
+        let elapsed = started.duration(to: .now)
+        #expect(error?.code == .timeout)
+        #expect((error?.attempts ?? 0) > 1)
+        #expect(elapsed < .seconds(5))
+        try await client.shutdown()
+        try await dead.stop()
+    }
+}
