@@ -43,7 +43,7 @@ extension QumuloClient {
                 else {
                     error.attempts = attempts
                     count { $0.errors += 1 }
-                    throw error
+                    throw await explained(error)
                 }
                 count { $0.retries += 1 }
                 logger.debug("retrying", metadata: [
@@ -56,6 +56,18 @@ extension QumuloClient {
                 throw error
             }
         }
+    }
+
+    /// A refused certificate, with the fingerprint the server presents appended, so the user can check it and pin
+    /// it. A pin mismatch already names both fingerprints.
+    private func explained(_ error: QumuloClientError) async -> QumuloClientError {
+        if case .pinned = configuration.trust { return error }
+        guard error.code == .tls, error.status == nil,
+              let seen = try? await Self.presentedCertificate(at: configuration.endpoint, timeout: configuration.timeouts.connect)
+        else { return error }
+        var explained = error
+        explained.message += " (the server presents SHA-256 \(seen))"
+        return explained
     }
 
     /// `perform` for a request that is the same on every attempt.

@@ -29,6 +29,8 @@ extension TLSTrust {
                 }
                 let seen = CertificateFingerprint(certificateDER: try certificate.toDERBytes())
                 guard seen == pin else {
+                    // AsyncHTTPClient does not close a connection whose set-up failed here; nothing may use it.
+                    channel.close(promise: nil)
                     throw QumuloClientError(
                         code: .tls,
                         message: "the server's certificate SHA-256 \(seen) does not match the pinned \(pin)")

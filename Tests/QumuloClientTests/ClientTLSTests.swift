@@ -12,11 +12,13 @@ import Testing
     }
 
     @Test func anUnknownCertificateFailsWithOneClearLine() async throws {
-        try await withClient(trust: { _ in .system }) { client, _ in
+        try await withClient(trust: { _ in .system }) { client, server in
             let error = await #expect(throws: QumuloClientError.self) { _ = try await client.whoAmI() }
             #expect(error?.code == .tls)
             let line = error?.description ?? ""
             #expect(line.contains("certificate is not trusted") && !line.contains("\n"))
+            // The fingerprint it saw, to check and pin rather than turn verification off.
+            #expect(line.contains("the server presents SHA-256 \(server.fingerprint)"))
             #expect(!line.contains("BoringSSL") && !line.contains("sslError"))
             // A refused certificate is not retried: it will not get any better.
             #expect(client.metrics.retries == 0)
