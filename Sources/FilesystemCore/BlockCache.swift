@@ -1,0 +1,157 @@
+import NIOCore
+import Synchronization
+
+/// One block of one version of one file's data. The version (the server's `data_revision`) is part of the key,
+/// so a file changed on the server can never be served from blocks of its old contents.
+struct BlockKey: Hashable, Sendable {
+    var object: FileObject
+    var version: String
+    var index: Int
+}
+
+/// File data in fixed-size blocks under one hard byte budget, least recently used out first.
+///
+/// Concurrent readers of a block share one fetch. Bytes being fetched count against the budget too, so read-ahead
+/// can never hold more than the budget; a demand read that finds the budget taken by fetches in flight still
+/// fetches, and its block is cached only if room appears.
+///
+/// Thread safety: one mutex guards the state; fetches run outside it.
+final class BlockCache: Sendable {
+    private struct Cached {
+        var data: ByteBuffer
+        var lastUse: UInt64
+    }
+
+    private struct Loading {
+        var task: Task<ByteBuffer, any Error>
+        var reserved: Int
+    }
+
+    private struct State {
+        var cached: [BlockKey: Cached] = [:]
+        var loading: [BlockKey: Loading] = [:]
+        var cachedBytes = 0
+        var reservedBytes = 0
+        var clock: UInt64 = 0
+        var statistics = BlockCacheStatistics()
+    }
+
+    let budget: Int
+    private let state = Mutex(State())
+
+    init(budget: Int) {
+        self.budget = budget
+    }
+
+    /// The block's bytes, cached or fetched (once, however many ask at the same time).
+    /// - Complexity: O(1) on a hit; an insertion may evict, O(n) in the cached blocks.
+    func block(
+        _ key: BlockKey, size: Int, fetch: @escaping @Sendable () async throws -> ByteBuffer
+    ) async throws -> ByteBuffer {
+        let task: Task<ByteBuffer, any Error> = state.withLock { state in
+            if let hit = state.cached[key]?.data {
+                state.clock += 1
+                state.cached[key]!.lastUse = state.clock
+                state.statistics.hits += 1
+                return Task { hit }
+            }
+            if let loading = state.loading[key] {
+                state.statistics.sharedFetches += 1
+                return loading.task
+            }
+            state.statistics.misses += 1
+            return startLoading(key, size: size, fetch: fetch, in: &state)
+        }
+        return try await task.value
+    }
+
+    /// Starts fetching a block ahead of its reader, if it is not cached or loading and the budget has room
+    /// once older blocks are evicted.
+    func prefetch(_ key: BlockKey, size: Int, fetch: @escaping @Sendable () async throws -> ByteBuffer) {
+        state.withLock { state in
+            guard state.cached[key] == nil, state.loading[key] == nil else { return }
+            evict(&state, toFit: size)
+            guard state.cachedBytes + state.reservedBytes + size <= budget else {
+                state.statistics.prefetchesSkipped += 1
+                return
+            }
+            state.statistics.prefetches += 1
+            _ = startLoading(key, size: size, fetch: fetch, in: &state)
+        }
+    }
+
+    var statistics: BlockCacheStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.cachedBytes = state.cachedBytes
+            statistics.reservedBytes = state.reservedBytes
+            statistics.cachedBlocks = state.cached.count
+            return statistics
+        }
+    }
+
+    /// Checks the byte accounting; tests call it after every step.
+    func checkInvariants() {
+        state.withLock { state in
+            precondition(state.cachedBytes == state.cached.values.reduce(0) { $0 + $1.data.readableBytes })
+            precondition(state.reservedBytes == state.loading.values.reduce(0) { $0 + $1.reserved })
+            precondition(state.cachedBytes <= budget, "cached \(state.cachedBytes) bytes over a budget of \(budget)")
+            precondition(Set(state.cached.keys).isDisjoint(with: state.loading.keys))
+        }
+    }
+
+    private func startLoading(
+        _ key: BlockKey, size: Int, fetch: @escaping @Sendable () async throws -> ByteBuffer, in state: inout State
+    ) -> Task<ByteBuffer, any Error> {
+        let task = Task {
+            do {
+                let data = try await fetch()
+                self.finish(key, data)
+                return data
+            } catch {
+                self.finish(key, nil)
+                throw error
+            }
+        }
+        state.loading[key] = Loading(task: task, reserved: size)
+        state.reservedBytes += size
+        return task
+    }
+
+    private func finish(_ key: BlockKey, _ data: ByteBuffer?) {
+        state.withLock { state in
+            guard let loading = state.loading.removeValue(forKey: key) else { return }
+            state.reservedBytes -= loading.reserved
+            guard let data, data.readableBytes <= budget else { return }
+            evict(&state, toFit: data.readableBytes)
+            guard state.cachedBytes + state.reservedBytes + data.readableBytes <= budget else { return }
+            state.clock += 1
+            state.cached[key] = Cached(data: data, lastUse: state.clock)
+            state.cachedBytes += data.readableBytes
+        }
+    }
+
+    /// Drops least recently used blocks until `size` more bytes fit, or nothing is left to drop.
+    private func evict(_ state: inout State, toFit size: Int) {
+        while state.cachedBytes + state.reservedBytes + size > budget,
+              let oldest = state.cached.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            state.cached[oldest.key] = nil
+            state.cachedBytes -= oldest.value.data.readableBytes
+            state.statistics.evictions += 1
+        }
+    }
+}
+
+/// What the block cache did, for logs, tests and benchmarks.
+public struct BlockCacheStatistics: Hashable, Sendable {
+    public var hits = 0
+    public var misses = 0
+    /// Reads that joined a fetch already under way.
+    public var sharedFetches = 0
+    public var prefetches = 0
+    public var prefetchesSkipped = 0
+    public var evictions = 0
+    public var cachedBytes = 0
+    public var reservedBytes = 0
+    public var cachedBlocks = 0
+}

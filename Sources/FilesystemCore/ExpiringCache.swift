@@ -1,0 +1,52 @@
+import Synchronization
+
+/// A bounded map whose entries expire: attributes and listings of the live tree live for the attribute
+/// timeout, those of snapshots as long as there is room (their content never changes).
+///
+/// Eviction past `capacity` drops the entries that expire first, in one pass, down to three quarters of the
+/// capacity, so the cost is amortized O(1) per insertion.
+final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct Slot {
+        var value: Value
+        var expires: ContinuousClock.Instant
+    }
+
+    private let slots = Mutex<[Key: Slot]>([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// The value if it has not expired.
+    /// - Complexity: O(1).
+    func value(for key: Key) -> Value? {
+        slots.withLock { slots in
+            guard let slot = slots[key] else { return nil }
+            guard slot.expires > .now else {
+                slots[key] = nil
+                return nil
+            }
+            return slot.value
+        }
+    }
+
+    /// - Complexity: amortized O(1).
+    func set(_ value: Value, for key: Key, lifetime: Double) {
+        let expires = ContinuousClock.now + .milliseconds(Int64(min(lifetime, 1e9) * 1000))
+        slots.withLock { slots in
+            slots[key] = Slot(value: value, expires: expires)
+            if slots.count > capacity {
+                let keep = capacity * 3 / 4
+                let byExpiry = slots.sorted { $0.value.expires > $1.value.expires }
+                slots = Dictionary(uniqueKeysWithValues: byExpiry.prefix(keep).map { ($0.key, $0.value) })
+            }
+        }
+    }
+
+    func remove(_ key: Key) {
+        _ = slots.withLock { $0.removeValue(forKey: key) }
+    }
+
+    var count: Int { slots.withLock { $0.count } }
+}

@@ -1,0 +1,419 @@
+import Logging
+import NIOCore
+import QumuloAPI
+import QumuloClient
+import Synchronization
+import SystemPackage
+
+/// The file system a mount serves: the Qumulo namespace through a `QumuloClient`, with every directory's hidden
+/// `.snapshot` leading to the directory as each snapshot kept it.
+///
+/// Design:
+/// - Node ids are computed from (snapshot, file id) (``NodeNumbering``); ``NodeTable`` counts the kernel's lookups.
+/// - Listings are the product (design.md §2): one paged entries call fills the listing cache, which answers
+///   readdir, the lookups after it (positive and negative) and their attributes. Live data is trusted for
+///   ``FilesystemConfiguration/attributeTimeout``; snapshot data for as long as there is room, because it cannot
+///   change.
+/// - Reads go through ``BlockCache`` in ``FilesystemConfiguration/blockSize`` blocks keyed by the file's data
+///   revision, and each open file has a ``ReadAheadWindow`` that prefetches blocks ahead of a sequential reader.
+/// - Close-to-open: opening a live file fetches its attributes afresh; the kernel keeps its cached pages
+///   (`FOPEN_KEEP_CACHE`) only if the data revision is the one it cached.
+/// - Every failure leaves as a ``FilesystemError`` from one table (`FilesystemError+Client.swift`).
+///
+/// Thread safety: all state is in lock-protected tables and caches; operations run concurrently.
+public final class QumuloFilesystem: FilesystemOperations {
+    let client: QumuloClient
+    let configuration: FilesystemConfiguration
+    let logger: Logger
+    let nodes: NodeTable
+    let attributeCache = ExpiringCache<FileObject, FileAttributes>(capacity: 200_000)
+    let listingCache = ExpiringCache<FileObject, DirectoryListing>(capacity: 4096)
+    let listingFetches = SingleFlight<FileObject, DirectoryListing>()
+    let snapshotCache = ExpiringCache<Int, [SnapshotInfo]>(capacity: 1)
+    let snapshotFetches = SingleFlight<Int, [SnapshotInfo]>()
+    /// For each (snapshot, live directory): the directory as the snapshot has it, or nil if it did not exist then.
+    let snapshotRoots = ExpiringCache<FileObject, FileAttributes?>(capacity: 100_000)
+    let blocks: BlockCache
+    private let handles = Mutex(HandleTable())
+    /// The data version the kernel last cached for each file, for `FOPEN_KEEP_CACHE`.
+    private let cachedVersions = Mutex<[FileObject: String]>([:])
+
+    /// Connects the core to a cluster: finds the root (whose id clients must discover, not assume).
+    public init(client: QumuloClient, configuration: FilesystemConfiguration, logger: Logger) async throws {
+        self.client = client
+        self.configuration = configuration
+        self.logger = logger
+        blocks = BlockCache(budget: configuration.cacheSize)
+        let root = try await client.attributes(of: .path("/")).value
+        nodes = NodeTable(rootFileID: root.id)
+        attributeCache.set(root, for: FileObject(snapshot: nil, fileID: root.id), lifetime: configuration.attributeTimeout)
+    }
+
+    /// Lookups the kernel holds, per node: for tests of the accounting.
+    public var heldLookups: [NodeID: UInt64] { nodes.heldLookups }
+    public var unbalancedForgets: Int { nodes.unbalancedForgets }
+    public var cacheStatistics: BlockCacheStatistics { blocks.statistics }
+
+    // MARK: Names and attributes
+
+    public func lookup(_ parent: NodeID, name: String) async throws(FilesystemError) -> LookupResult {
+        switch try key(of: parent) {
+        case .snapshotDirectory(let directoryID):
+            guard let snapshot = try await snapshotsCovering(directoryID).first(where: { $0.snapshot.name == name }) else {
+                return .missing(cacheFor: configuration.negativeTimeout)
+            }
+            return .found(remember(try snapshot.entry))
+        case .object(let directory):
+            if name == ".snapshot", directory.snapshot == nil {
+                return .found(remember(try await snapshotDirectoryEntry(of: directory)))
+            }
+            let negative = lifetime(of: directory) == FilesystemConfiguration.forever
+                ? FilesystemConfiguration.forever : configuration.negativeTimeout
+            if let listing = listingCache.value(for: directory) {
+                guard let child = listing.byName[name] else { return .missing(cacheFor: negative) }
+                return .found(remember(entry(for: FileObject(snapshot: directory.snapshot, fileID: child.id), child)))
+            }
+            let parentAttributes = try await attributes(of: directory)
+            guard parentAttributes.type == .directory else { throw FilesystemError(.notDirectory, "\(directory)") }
+            let child: FileAttributes
+            do {
+                child = try await client.attributes(of: .path(parentAttributes.path + name), snapshot: directory.snapshot).value
+            } catch {
+                let failure = FilesystemError(error, "lookup \(name) in \(directory)")
+                if failure.errno == .noSuchFileOrDirectory { return .missing(cacheFor: negative) }
+                throw failure
+            }
+            let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
+            attributeCache.set(child, for: object, lifetime: lifetime(of: object))
+            return .found(remember(entry(for: object, child)))
+        }
+    }
+
+    public func forget(_ node: NodeID, lookups: UInt64) {
+        nodes.forget(node, lookups: lookups)
+    }
+
+    public func attributes(of node: NodeID) async throws(FilesystemError) -> AttributesReply {
+        switch try key(of: node) {
+        case .snapshotDirectory(let directoryID):
+            let entry = try await snapshotDirectoryEntry(of: FileObject(snapshot: nil, fileID: directoryID))
+            return AttributesReply(attributes: entry.attributes, timeout: entry.attributeTimeout)
+        case .object(let object):
+            let entry = entry(for: object, try await attributes(of: object))
+            return AttributesReply(attributes: entry.attributes, timeout: entry.attributeTimeout)
+        }
+    }
+
+    public func readLink(_ node: NodeID) async throws(FilesystemError) -> String {
+        guard case .object(let object) = try key(of: node) else { throw FilesystemError(.invalidArgument) }
+        let link = try await attributes(of: object)
+        guard link.type == .symlink else { throw FilesystemError(.invalidArgument, "\(object) is not a symlink") }
+        do {
+            let target = try await client.read(.id(object.fileID), offset: 0, length: Int(max(link.size, 1)),
+                                               snapshot: object.snapshot)
+            return String(decoding: target.readableBytesView, as: UTF8.self)
+        } catch {
+            throw FilesystemError(error, "readlink \(object)")
+        }
+    }
+
+    public func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics {
+        do {
+            let stats = try await client.fileSystemStats()
+            let blockSize = UInt64(max(stats.blockSizeBytes, 512))
+            // The API counts no inodes; report plenty, as network file systems without a limit do.
+            let files: UInt64 = 1 << 32
+            return FilesystemStatistics(
+                blockSize: blockSize, totalBlocks: stats.totalSizeBytes / blockSize,
+                freeBlocks: stats.freeSizeBytes / blockSize, availableBlocks: stats.freeSizeBytes / blockSize,
+                totalFiles: files, freeFiles: files, nameMax: UInt64(QumuloAPI.maxNameBytes))
+        } catch {
+            throw FilesystemError(error, "statfs")
+        }
+    }
+
+    // MARK: Extended attributes
+
+    /// `user.*` names are the file's generic user metadata (what S3 shows as object tags); other namespaces hold
+    /// nothing here.
+    public func extendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError) -> [UInt8] {
+        guard case .object(let object) = try key(of: node), name.hasPrefix(Self.userPrefix) else {
+            throw FilesystemError(.noData)
+        }
+        do {
+            return try await client.userMetadata(of: .id(object.fileID), type: .generic,
+                                                 key: String(name.dropFirst(Self.userPrefix.count)), snapshot: object.snapshot)
+        } catch {
+            let failure = FilesystemError(error, "getxattr \(name) of \(object)")
+            throw failure.errno == .noSuchFileOrDirectory ? FilesystemError(.noData) : failure
+        }
+    }
+
+    public func extendedAttributeNames(_ node: NodeID) async throws(FilesystemError) -> [String] {
+        guard case .object(let object) = try key(of: node) else { return [] }
+        do {
+            return try await client.userMetadataEntries(of: .id(object.fileID), type: .generic, snapshot: object.snapshot)
+                .map { Self.userPrefix + $0.key }
+        } catch {
+            throw FilesystemError(error, "listxattr \(object)")
+        }
+    }
+
+    private static let userPrefix = "user."
+
+    // MARK: Directories
+
+    public func openDirectory(_ node: NodeID) async throws(FilesystemError) -> OpenReply {
+        let key = try key(of: node)
+        var keepCache = false
+        if case .object(let object) = key {
+            let attributes = try await attributes(of: object)
+            guard attributes.type == .directory else { throw FilesystemError(.notDirectory, "\(object)") }
+            keepCache = cachedVersionMatches(object, version: "\(attributes.modificationTime.totalNanoseconds)")
+        }
+        let handle = handles.withLock { $0.open(.directory(DirectoryHandle(key: key))) }
+        return OpenReply(handle: handle, keepCache: keepCache, cacheDirectory: true)
+    }
+
+    public func readDirectory(
+        _ node: NodeID, handle: UInt64, offset: UInt64, limit: Int, plus: Bool
+    ) async throws(FilesystemError) -> [DirectoryEntry] {
+        guard case .directory(let directory)? = handles.withLock({ $0.handles[handle] }) else {
+            throw FilesystemError(.badFileDescriptor, "no directory handle \(handle)")
+        }
+        var entries = directory.entries
+        // Offset 0 is a fresh start (opendir or rewinddir): list again. Later offsets resume the same listing,
+        // so seekdir and repeated offsets never skip or repeat an entry.
+        if entries == nil || offset == 0 {
+            let listed = try await listEntries(of: directory.key, node: node)
+            entries = listed
+            handles.withLock { $0.handles[handle] = .directory(DirectoryHandle(key: directory.key, entries: listed)) }
+        }
+        guard let entries, offset < UInt64(entries.count) else { return [] }
+        return Array(entries[Int(offset) ..< min(entries.count, Int(offset) + max(limit, 1))])
+    }
+
+    public func didReturn(_ nodes: [NodeID]) {
+        self.nodes.remember(nodes)
+    }
+
+    public func releaseDirectory(_ node: NodeID, handle: UInt64) {
+        handles.withLock { $0.close(handle) }
+    }
+
+    /// `.`, `..` and every child, each with the cookie of the entry after it.
+    private func listEntries(of key: NodeKey, node: NodeID) async throws(FilesystemError) -> [DirectoryEntry] {
+        let here = try await attributes(of: node)
+        let selfEntry = Entry(node: node, attributes: here.attributes, entryTimeout: here.timeout, attributeTimeout: here.timeout)
+        var entries = [
+            DirectoryEntry(name: ".", offset: 1, entry: selfEntry, countsLookup: false),
+            // The parent is not tracked; the kernel fills in `..` itself and never links it.
+            DirectoryEntry(name: "..", offset: 2, entry: selfEntry, countsLookup: false),
+        ]
+        switch key {
+        case .snapshotDirectory(let directoryID):
+            for snapshot in try await snapshotsCovering(directoryID) {
+                entries.append(DirectoryEntry(name: snapshot.snapshot.name, offset: UInt64(entries.count + 1),
+                                              entry: try snapshot.entry))
+            }
+        case .object(let directory):
+            let listing = try await listing(of: directory)
+            for name in listing.names {
+                let child = listing.byName[name]!
+                entries.append(DirectoryEntry(
+                    name: name, offset: UInt64(entries.count + 1),
+                    entry: entry(for: FileObject(snapshot: directory.snapshot, fileID: child.id), child)))
+            }
+        }
+        return entries
+    }
+
+    /// The whole listing of a directory, cached as long as it can be trusted; concurrent callers share one fetch.
+    func listing(of directory: FileObject) async throws(FilesystemError) -> DirectoryListing {
+        if let cached = listingCache.value(for: directory) { return cached }
+        do {
+            return try await listingFetches.value(for: directory) { [self] in
+                var listing = DirectoryListing()
+                for try await child in client.entries(of: .id(directory.fileID), snapshot: directory.snapshot) {
+                    listing.add(child)
+                    let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
+                    attributeCache.set(child, for: object, lifetime: lifetime(of: object))
+                }
+                listingCache.set(listing, for: directory, lifetime: lifetime(of: directory))
+                return listing
+            }
+        } catch {
+            throw FilesystemError(error, "list \(directory)")
+        }
+    }
+
+    // MARK: Files
+
+    public func open(_ node: NodeID, flags: Int32) async throws(FilesystemError) -> OpenReply {
+        guard case .object(let object) = try key(of: node) else { throw FilesystemError(.isDirectory) }
+        if flags & 0o3 != 0 /* O_WRONLY or O_RDWR */ || flags & 0o1000 != 0 /* O_TRUNC */ {
+            // Snapshots are never writable; the live write path is not built yet.
+            throw FilesystemError(.readOnlyFileSystem, "open \(object) for writing")
+        }
+        if object.snapshot == nil { attributeCache.remove(object) }
+        let attributes = try await attributes(of: object)
+        guard attributes.type == .file else {
+            throw FilesystemError(attributes.type == .directory ? .isDirectory : .invalidArgument, "open \(object)")
+        }
+        let version = attributes.dataRevision.map(String.init)
+            ?? "\(attributes.modificationTime.totalNanoseconds):\(attributes.size)"
+        let keepCache = cachedVersionMatches(object, version: version)
+        let file = FileHandle(
+            object: object, version: version, size: attributes.size,
+            readAhead: ReadAheadWindow(initial: configuration.blockSize, maximum: configuration.readAhead))
+        let handle = handles.withLock { $0.open(.file(file)) }
+        return OpenReply(handle: handle, keepCache: keepCache)
+    }
+
+    public func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) async throws(FilesystemError) -> ByteBuffer {
+        let (file, prefetch) = try handles.withLock { handles throws(FilesystemError) in
+            guard case .file(var file)? = handles.handles[handle] else {
+                throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
+            }
+            let ahead = file.readAhead.observe(offset: offset, size: size, fileSize: file.size)
+            handles.handles[handle] = .file(file)
+            return (file, ahead)
+        }
+        guard offset < file.size, size > 0 else { return ByteBuffer() }
+        let end = min(file.size, offset + UInt64(size))
+        let blockSize = UInt64(configuration.blockSize)
+        for index in Int(prefetch.lowerBound / blockSize) ..< Int((prefetch.upperBound + blockSize - 1) / blockSize)
+        where !prefetch.isEmpty {
+            let key = BlockKey(object: file.object, version: file.version, index: index)
+            blocks.prefetch(key, size: blockLength(index, fileSize: file.size)) { [self] in
+                try await fetchBlock(key, fileSize: file.size)
+            }
+        }
+        let first = Int(offset / blockSize), last = Int((end - 1) / blockSize)
+        var parts: [ByteBuffer] = []
+        do {
+            for index in first ... last {
+                let key = BlockKey(object: file.object, version: file.version, index: index)
+                let block = try await blocks.block(key, size: blockLength(index, fileSize: file.size)) { [self] in
+                    try await fetchBlock(key, fileSize: file.size)
+                }
+                let blockStart = UInt64(index) * blockSize
+                let from = Int(max(offset, blockStart) - blockStart)
+                let to = min(Int(end - blockStart), block.readableBytes)
+                if from < to, let slice = block.getSlice(at: block.readerIndex + from, length: to - from) {
+                    parts.append(slice)
+                }
+            }
+        } catch {
+            throw FilesystemError(error, "read \(file.object) at \(offset)")
+        }
+        guard parts.count > 1 else { return parts.first ?? ByteBuffer() }
+        var joined = ByteBufferAllocator().buffer(capacity: Int(end - offset))
+        for part in parts { joined.writeImmutableBuffer(part) }
+        return joined
+    }
+
+    public func release(_ node: NodeID, handle: UInt64) async {
+        handles.withLock { $0.close(handle) }
+    }
+
+    private func blockLength(_ index: Int, fileSize: UInt64) -> Int {
+        let start = UInt64(index) * UInt64(configuration.blockSize)
+        return Int(min(UInt64(configuration.blockSize), fileSize - min(fileSize, start)))
+    }
+
+    private func fetchBlock(_ key: BlockKey, fileSize: UInt64) async throws -> ByteBuffer {
+        try await client.read(.id(key.object.fileID), offset: UInt64(key.index) * UInt64(configuration.blockSize),
+                              length: blockLength(key.index, fileSize: fileSize), snapshot: key.object.snapshot)
+    }
+
+    // MARK: Helpers
+
+    func key(of node: NodeID) throws(FilesystemError) -> NodeKey {
+        guard let key = nodes.key(of: node) else { throw FilesystemError(.staleNFSFileHandle, "unknown \(node)") }
+        return key
+    }
+
+    /// How long facts about an object stay true: snapshots never change.
+    func lifetime(of object: FileObject) -> Double {
+        object.snapshot == nil ? configuration.attributeTimeout : FilesystemConfiguration.forever
+    }
+
+    func attributes(of object: FileObject) async throws(FilesystemError) -> FileAttributes {
+        if let cached = attributeCache.value(for: object) { return cached }
+        do {
+            let fetched = try await client.attributes(of: .id(object.fileID), snapshot: object.snapshot).value
+            attributeCache.set(fetched, for: object, lifetime: lifetime(of: object))
+            return fetched
+        } catch {
+            throw FilesystemError(error, "attributes of \(object)")
+        }
+    }
+
+    /// The entry of an object with the attributes given, its node named but not counted.
+    func entry(for object: FileObject, _ attributes: FileAttributes) -> Entry {
+        let node = nodes.node(for: .object(object))
+        let timeout = lifetime(of: object)
+        return Entry(node: node, attributes: NodeAttributes(attributes, inode: nodes.inode(of: node), configuration: configuration),
+                     entryTimeout: timeout, attributeTimeout: timeout)
+    }
+
+    /// Counts the lookup the kernel takes with an entry it receives.
+    func remember(_ entry: Entry) -> Entry {
+        nodes.remember([entry.node])
+        return entry
+    }
+
+    /// Whether the kernel's cached data of `object` is of `version`; records `version` as cached from now on.
+    private func cachedVersionMatches(_ object: FileObject, version: String) -> Bool {
+        cachedVersions.withLock { versions in
+            defer { versions[object] = version }
+            return versions[object] == version
+        }
+    }
+}
+
+/// A directory's children by name, in the server's order.
+struct DirectoryListing: Sendable {
+    var names: [String] = []
+    var byName: [String: FileAttributes] = [:]
+
+    mutating func add(_ child: FileAttributes) {
+        if byName.updateValue(child, forKey: child.name) == nil { names.append(child.name) }
+    }
+}
+
+struct DirectoryHandle: Sendable {
+    var key: NodeKey
+    /// The listing as of the last read from offset 0; later offsets index into it.
+    var entries: [DirectoryEntry]?
+}
+
+struct FileHandle: Sendable {
+    var object: FileObject
+    /// The data revision opened; blocks of other revisions are never used.
+    var version: String
+    var size: UInt64
+    var readAhead: ReadAheadWindow
+}
+
+enum OpenHandle: Sendable {
+    case directory(DirectoryHandle)
+    case file(FileHandle)
+}
+
+/// Open handles by number. Numbers are never reused within a mount, so a stale one cannot reach another file.
+struct HandleTable {
+    var handles: [UInt64: OpenHandle] = [:]
+    private var next: UInt64 = 1
+
+    mutating func open(_ handle: OpenHandle) -> UInt64 {
+        defer { next += 1 }
+        handles[next] = handle
+        return next
+    }
+
+    mutating func close(_ number: UInt64) {
+        handles[number] = nil
+    }
+}

@@ -1,0 +1,139 @@
+@testable import FilesystemCore
+import NIOCore
+import Synchronization
+import Testing
+
+@Suite struct ReadAheadWindowTests {
+    @Test func growsWhileSequentialUpToTheMaximum() {
+        var window = ReadAheadWindow(initial: 4 << 20, maximum: 64 << 20)
+        var sizes: [Int] = []
+        for read in 0 ..< 8 {
+            let ahead = window.observe(offset: UInt64(read) << 20, size: 1 << 20, fileSize: 1 << 40)
+            sizes.append(ahead.count)
+            #expect(ahead.lowerBound == UInt64(read + 1) << 20)
+        }
+        #expect(sizes == [4, 8, 16, 32, 64, 64, 64, 64].map { $0 << 20 })
+    }
+
+    @Test func toleratesSmallReorderingButNotSeeks() {
+        var window = ReadAheadWindow(initial: 1 << 20, maximum: 16 << 20)
+        _ = window.observe(offset: 0, size: 1 << 20, fileSize: 1 << 30)
+        _ = window.observe(offset: 2 << 20, size: 1 << 20, fileSize: 1 << 30)
+        // The kernel's parallel reads arrive out of order: the one it skipped is still sequential.
+        #expect(!window.observe(offset: 1 << 20, size: 1 << 20, fileSize: 1 << 30).isEmpty)
+        #expect(window.observe(offset: 500 << 20, size: 4096, fileSize: 1 << 30).isEmpty, "a seek closes the window")
+        #expect(window.observe(offset: (500 << 20) + 4096, size: 4096, fileSize: 1 << 30).count == 1 << 20,
+                "reading on from the seek opens it again, small")
+    }
+
+    @Test func neverReachesPastTheEnd() {
+        var window = ReadAheadWindow(initial: 4 << 20, maximum: 64 << 20)
+        let ahead = window.observe(offset: 0, size: 1 << 20, fileSize: 3 << 20)
+        #expect(ahead == (1 << 20) ..< (3 << 20))
+        #expect(window.observe(offset: 1 << 20, size: 2 << 20, fileSize: 3 << 20).isEmpty)
+    }
+}
+
+@Suite struct BlockCacheTests {
+    func key(_ index: Int, version: String = "1") -> BlockKey {
+        BlockKey(object: FileObject(snapshot: nil, fileID: "7"), version: version, index: index)
+    }
+
+    @Test func concurrentReadersShareOneFetch() async throws {
+        let cache = BlockCache(budget: 1 << 20)
+        let fetches = Counter()
+        try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+            for _ in 0 ..< 8 {
+                group.addTask {
+                    try await cache.block(self.key(0), size: 4) {
+                        fetches.increment()
+                        try await Task.sleep(for: .milliseconds(50))
+                        return ByteBuffer(bytes: [1, 2, 3, 4])
+                    }
+                }
+            }
+            for try await block in group { #expect(Array(block.readableBytesView) == [1, 2, 3, 4]) }
+        }
+        #expect(fetches.value == 1)
+        _ = try await cache.block(key(0), size: 4) { Issue.record("a cached block was fetched again"); return ByteBuffer() }
+        #expect(cache.statistics.hits == 1 && cache.statistics.misses == 1 && cache.statistics.sharedFetches == 7)
+        cache.checkInvariants()
+    }
+
+    @Test func neverHoldsMoreThanItsBudget() async throws {
+        let cache = BlockCache(budget: 10_000)
+        for index in 0 ..< 50 {
+            _ = try await cache.block(key(index), size: 3000) { ByteBuffer(repeating: UInt8(index), count: 3000) }
+            cache.checkInvariants()
+        }
+        #expect(cache.statistics.cachedBytes <= 10_000 && cache.statistics.cachedBlocks == 3)
+        #expect(cache.statistics.evictions == 47)
+        // The most recently used blocks stayed.
+        _ = try await cache.block(key(49), size: 3000) { Issue.record("the newest block was evicted"); return ByteBuffer() }
+    }
+
+    @Test func versionsNeverMix() async throws {
+        let cache = BlockCache(budget: 1 << 20)
+        _ = try await cache.block(key(0, version: "1"), size: 1) { ByteBuffer(bytes: [1]) }
+        let newer = try await cache.block(key(0, version: "2"), size: 1) { ByteBuffer(bytes: [2]) }
+        #expect(Array(newer.readableBytesView) == [2])
+    }
+
+    @Test func failedFetchesAreNotCachedAndPrefetchRespectsTheBudget() async throws {
+        struct Broken: Error {}
+        let cache = BlockCache(budget: 8192)
+        await #expect(throws: Broken.self) { try await cache.block(key(0), size: 10) { throw Broken() } }
+        #expect(cache.statistics.cachedBlocks == 0)
+        cache.prefetch(key(1), size: 8192) { try await Task.sleep(for: .seconds(30)); return ByteBuffer() }
+        cache.prefetch(key(2), size: 8192) { Issue.record("prefetched past the budget"); return ByteBuffer() }
+        #expect(cache.statistics.prefetchesSkipped == 1 && cache.statistics.reservedBytes == 8192)
+        cache.checkInvariants()
+    }
+}
+
+@Suite struct NodeTableTests {
+    @Test func numbersRoundTripAndStayDistinct() {
+        let table = NodeTable(rootFileID: "2")
+        let keys: [NodeKey] = [
+            .object(FileObject(snapshot: nil, fileID: "2")), .object(FileObject(snapshot: nil, fileID: "77")),
+            .object(FileObject(snapshot: 5, fileID: "77")), .object(FileObject(snapshot: 6, fileID: "77")),
+            .snapshotDirectory(of: "77"), .object(FileObject(snapshot: nil, fileID: "99999999999999999")),
+            .object(FileObject(snapshot: 1 << 30, fileID: "3")),
+        ]
+        let nodes = keys.map(table.node(for:))
+        #expect(nodes[0] == .root)
+        #expect(Set(nodes).count == keys.count)
+        #expect(Set(nodes.map(table.inode(of:))).count == keys.count)
+        for (key, node) in zip(keys, nodes) { #expect(table.key(of: node) == key) }
+        #expect(table.inode(of: .root) == 2 && table.inode(of: nodes[1]) == 77)
+        #expect(table.key(of: NodeID(rawValue: NodeNumbering.allocatedBit | 999)) == nil)
+        table.checkInvariants()
+    }
+
+    @Test func countsLookupsExactly() {
+        let table = NodeTable(rootFileID: "2")
+        let a = table.node(for: .object(FileObject(snapshot: nil, fileID: "10")))
+        let b = table.node(for: .object(FileObject(snapshot: 3, fileID: "10")))
+        table.remember([a, a, b, .root])
+        table.checkInvariants()
+        #expect(table.heldLookups == [a: 2, b: 1])
+        table.forget(a, lookups: 2)
+        table.forget(b, lookups: 1)
+        table.forget(.root, lookups: 1)
+        #expect(table.heldLookups.isEmpty && table.unbalancedForgets == 0)
+        table.forget(a, lookups: 1)
+        #expect(table.unbalancedForgets == 1)
+        table.checkInvariants()
+    }
+}
+
+/// A count shared with concurrent closures.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    func increment() {
+        count.withLock { $0 += 1 }
+    }
+
+    var value: Int { count.withLock { $0 } }
+}
