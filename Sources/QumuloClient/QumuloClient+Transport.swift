@@ -38,7 +38,7 @@ extension QumuloClient {
                 }
             } catch var error as QumuloClientError {
                 let delay = configuration.retry.backoff(beforeRetry: attempts)
-                guard request.retry == .idempotent, error.isRetryable,
+                guard request.retry == .idempotent, error.isRetryable, hasReachedServer,
                       started.duration(to: .now) + delay < configuration.retry.budget
                 else {
                     error.attempts = attempts
@@ -156,6 +156,7 @@ extension QumuloClient {
                     http, deadline: .now() + TimeAmount(configuration.timeouts.request), logger: nil)
             }
             status = Int(response.status.code)
+            hasReachedServer = true
             let answer = APIResponse(
                 status: Int(response.status.code), headers: response.headers, body: response.body,
                 deadline: started + configuration.timeouts.request, meter: meter)

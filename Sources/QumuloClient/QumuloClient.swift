@@ -25,12 +25,20 @@ public final class QumuloClient: Sendable {
     let session: SessionTokens
     /// Guards the counters only; held for an increment, never across I/O.
     let counters = Mutex(ClientMetrics())
+    /// Set by the first answer of any kind. Until then a refused or silent connection is reported at once rather
+    /// than retried for the whole budget: it is far more often a wrong URL than a server restarting.
+    let reachedServer = Atomic(false)
 
     /// Everything counted so far, as one consistent snapshot.
     public var metrics: ClientMetrics { counters.withLock { $0 } }
 
     func count(_ update: (inout ClientMetrics) -> Void) {
         counters.withLock { update(&$0) }
+    }
+
+    var hasReachedServer: Bool {
+        get { reachedServer.load(ordering: .relaxed) }
+        set { reachedServer.store(newValue, ordering: .relaxed) }
     }
 
     /// Builds the pool; connects lazily, on the first request. A password is checked on the first request too

@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -33,8 +36,12 @@ extension QumuloClientError {
                     message: "the server's TLS certificate is not trusted: trust its CA certificate, pin its SHA-256 "
                         + "fingerprint, or turn verification off",
                     cause: error)
+            } else if case .noSuchFilesystemObject = error {
+                self.init(code: .tls, message: "the CA certificate file does not exist", cause: error)
+            } else if case .failedToLoadCertificate = error {
+                self.init(code: .tls, message: "the CA certificate file holds no PEM certificate", cause: error)
             } else {
-                self.init(code: .tls, message: "the TLS handshake failed", cause: error)
+                self.init(code: .tls, message: "TLS failed: \(error)", cause: error)
             }
         case let error as NIOSSLExtraError where error == .failedToValidateHostname:
             self.init(code: .tls, message: "the server's TLS certificate is for another host name", cause: error)
@@ -50,7 +57,8 @@ extension QumuloClientError {
                 self.init(code: .connection, message: "the connection broke: \(error)", cause: error)
             }
         case let error as IOError:
-            self.init(code: .connection, message: "connection failed: \(error.description)", cause: error)
+            self.init(code: .connection, message: "connection failed: \(String(cString: strerror(error.errnoCode)))",
+                      cause: error)
         default:
             self.init(code: .client, message: "\(error)", cause: error)
         }

@@ -31,6 +31,9 @@ struct ConnectionOptions: ParsableArguments {
         let trusts = [caCert != nil, pin != nil, insecure].filter { $0 }.count
         guard trusts <= 1 else { throw ValidationError("--ca-cert, --pin and --insecure exclude each other") }
         if user != nil, tokenFile != nil { throw ValidationError("--user and --token-file exclude each other") }
+        if let caCert, !FileManager.default.isReadableFile(atPath: caCert) {
+            throw ValidationError("--ca-cert \(caCert) is not a readable file")
+        }
     }
 
     /// Sends log lines to stderr: warnings always, every request with --debug.

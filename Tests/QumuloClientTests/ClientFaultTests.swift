@@ -56,24 +56,46 @@ import Testing
         try await restarted?.value.kill()
     }
 
-    /// A server that accepts and never answers: the read fails with a timeout once the retry budget is spent,
-    /// not hang.
+    /// A server that accepts and never answers: the read fails with a timeout instead of hanging. A server never
+    /// reached is not retried, so that takes one connect timeout.
     @Test(.timeLimit(.minutes(1))) func aReadFromADeadServerFailsWithinTheTimeout() async throws {
         let dead = try await DeadServer.start()
         var configuration = try testConfiguration("https://127.0.0.1:\(dead.port)", trust: .insecure)
         configuration.timeouts.connect = .milliseconds(500)
         configuration.timeouts.readIdle = .milliseconds(500)
-        configuration.retry.budget = .seconds(2)
         let client = QumuloClient(configuration: configuration, credentials: .bearerToken("1:token"), logger: quietLogger)
         let started = ContinuousClock.now
         let error = await #expect(throws: QumuloClientError.self) {
             _ = try await client.read(.id("3"), offset: 0, length: 1 << 20)
         }
         let elapsed = started.duration(to: .now)
-        #expect(error?.code == .timeout)
-        #expect((error?.attempts ?? 0) > 1)
-        #expect(elapsed < .seconds(5))
+        #expect(error?.code == .timeout && error?.attempts == 1)
+        #expect(elapsed < .seconds(3))
         try await client.shutdown()
         try await dead.stop()
+    }
+
+    /// A server that answered once and then went away for good: retried, and given up once the budget is spent.
+    @Test(.timeLimit(.minutes(1))) func aServerGoneForGoodIsRetriedOnlyWithinTheBudget() async throws {
+        let server = try await InProcessSandbox.start()
+        defer { try? FileManager.default.removeItem(at: server.root) }
+        var configuration = try testConfiguration(server.url, trust: .caCertificate(path: server.certificatePath))
+        configuration.retry.budget = .seconds(1)
+        let client = QumuloClient(
+            configuration: configuration,
+            credentials: .password(username: "admin", password: InProcessSandbox.password), logger: quietLogger)
+        do {
+            _ = try await client.whoAmI()
+            try await server.stop()
+            let started = ContinuousClock.now
+            let error = await #expect(throws: QumuloClientError.self) { _ = try await client.fileSystemStats() }
+            #expect(error?.code == .connection && (error?.attempts ?? 0) > 1)
+            #expect(started.duration(to: .now) < .seconds(3))
+        } catch {
+            try? await client.shutdown()
+            try? await server.stop()
+            throw error
+        }
+        try await client.shutdown()
     }
 }
