@@ -142,7 +142,7 @@ extension QumuloClient {
             var metadata: Logger.Metadata = [
                 "http.method": "\(request.method)", "http.path": "\(request.path)",
                 "http.bytes_in": "\(meter.bytes)", "http.bytes_out": "\(sent)",
-                "http.latency_ms": "\(started.duration(to: .now) / .milliseconds(1))",
+                "http.latency_ms": "\((started.duration(to: .now) / .microseconds(100)).rounded() / 10)",
             ]
             if let status { metadata["http.status"] = "\(status)" }
             if number > 1 { metadata["http.attempt"] = "\(number)" }
@@ -150,16 +150,13 @@ extension QumuloClient {
             logger.debug("request", metadata: metadata)
         }
         do {
-            let response: HTTPClientResponse
-            do {
-                response = try await self.http.execute(
-                    http, deadline: .now() + TimeAmount(configuration.timeouts.request), logger: nil)
-            }
-            status = Int(response.status.code)
+            let response = try await self.http.execute(
+                http, deadline: .now() + TimeAmount(configuration.timeouts.request), logger: nil)
+            let code = Int(response.status.code)
+            status = code
             hasReachedServer = true
-            let answer = APIResponse(
-                status: Int(response.status.code), headers: response.headers, body: response.body,
-                deadline: started + configuration.timeouts.request, meter: meter)
+            let answer = APIResponse(status: code, headers: response.headers, body: response.body,
+                                     deadline: started + configuration.timeouts.request, meter: meter)
             let outcome: Outcome<Result>
             switch answer.status {
             case 200 ..< 300:
@@ -178,9 +175,9 @@ extension QumuloClient {
             log(error)
             throw CancellationError()
         } catch {
-            let mapped = QumuloClientError(transportFailure: error).located(request)
+            let mapped = QumuloClientError(transportFailure: error)
             log(mapped)
-            throw mapped
+            throw mapped.located(request)
         }
     }
 
