@@ -67,6 +67,7 @@ final class SandboxHarness: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    @discardableResult
     func send(
         _ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, body: HTTPClientRequest.Body? = nil,
         headers: [(String, String)] = [], authenticated: Bool = true

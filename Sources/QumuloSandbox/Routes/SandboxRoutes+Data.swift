@@ -64,9 +64,17 @@ extension SandboxRoutes {
                 while position < end {
                     let count = Int(min(Int64(Self.readChunkBytes), end - position))
                     var buffer = ByteBufferAllocator().buffer(capacity: count)
+                    var failure: Int32 = 0
                     let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
-                        max(0, pread(descriptor, bytes.baseAddress, count, off_t(position)))
+                        var read = -1
+                        repeat {
+                            read = pread(descriptor, bytes.baseAddress, count, off_t(position))
+                        } while read < 0 && errno == EINTR
+                        failure = read < 0 ? errno : 0
+                        return max(0, read)
                     }
+                    // A failed read must break the response, never pass for zeros inside a 200.
+                    if failure != 0 { throw StorageError(operation: "read blob", code: failure) }
                     // The blob shrank under a concurrent truncate: what is gone reads as zeros, as the length promised.
                     if read == 0 { buffer.writeRepeatingByte(0, count: count) }
                     position += Int64(buffer.readableBytes)

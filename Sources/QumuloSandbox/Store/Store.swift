@@ -101,6 +101,9 @@ final class Store: Sendable {
                     disabled INTEGER NOT NULL, publicKey TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("session expiry in nanoseconds") { db in
+            try db.execute(sql: "UPDATE session SET expires = expires * 1000000000")
+        }
         return migrator
     }
 
