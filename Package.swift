@@ -73,6 +73,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libfuse 3 through pkg-config; shim.h pins FUSE_USE_VERSION.
+        .systemLibrary(
+            name: "CFuse3",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        // What Swift cannot import: FUSE_ARGS_INIT, the fuse_session_new wrapper, exit signals, a setsid spawn.
+        .target(name: "CFuse3Shim", dependencies: ["CFuse3"]),
+        .target(
+            name: "FUSEBridge",
+            dependencies: [
+                "CFuse3",
+                "CFuse3Shim",
+                "FilesystemCore",
+                "QumuloAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CLinuxIO"),
         .target(
             name: "QumuloSandbox",
@@ -155,6 +176,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FUSEBridgeTests",
+            dependencies: [
+                "FUSEBridge",
+                "FilesystemCore",
+                "QumuloAPI",
+                "QumuloClient",
+                "SandboxTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
