@@ -56,6 +56,8 @@ let package = Package(
             dependencies: [
                 "QumuloClient",
                 "QumuloAPI",
+                "FilesystemCore",
+                "FUSEBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -8,7 +8,7 @@ struct Qfuse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qfuse",
         abstract: "Read a Qumulo cluster over its REST API.",
-        subcommands: [Cat.self])
+        subcommands: [Cat.self, Mount.self, Unmount.self])
 
     /// One line on stderr and exit status 1: what every command does with a failure it cannot recover from.
     static func fail(_ error: any Error) -> Never {

@@ -1,0 +1,131 @@
+import ArgumentParser
+import FilesystemCore
+import Foundation
+import FUSEBridge
+import Logging
+import QumuloClient
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `qfuse mount URL MOUNTPOINT`: checks the cluster, then serves it as a file system until unmounted.
+///
+/// Without `--foreground` it starts itself again in the background (never `fork` after threads exist), waits for
+/// that process to report the mount live or failed, relays the outcome and exits; see ``MountDaemon``.
+struct Mount: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mount a cluster on an empty directory.",
+        discussion: """
+            Checks the URL, the certificate and the credentials before mounting, then serves in the background \
+            (log in $XDG_STATE_HOME/qfuse, see --log-file) until `qfuse unmount MOUNTPOINT`. With --foreground it \
+            logs to stderr and unmounts on Ctrl-C or SIGTERM.
+
+            Credentials: --user (password from QUMULO_PASSWORD or a prompt), --token-file, QUMULO_TOKEN, or the \
+            file `qq login` wrote for this host.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "An existing, empty directory to mount on.")
+    var mountpoint: String
+
+    @Flag(help: "Mount read-only: every change fails with EROFS.")
+    var readOnly = false
+
+    @Flag(help: "Stay in the foreground, logging to stderr, until unmounted or interrupted.")
+    var foreground = false
+
+    @Option(name: .customShort("o"), help: ArgumentHelp(
+        "FUSE mount options, comma-separated: allow_other (adds default_permissions), nonempty, ro, ...",
+        valueName: "opt[,opt]"))
+    var options: [String] = []
+
+    @Option(help: "Seconds the kernel may trust a name and its attributes.")
+    var attrTimeout: Double = 1
+
+    @Option(help: "Bytes of file data to cache, e.g. 512M (default: 1 GiB or an eighth of RAM, whichever is less).")
+    var cacheSize: ByteCount?
+
+    @Option(help: "Most bytes read ahead of one sequential reader, e.g. 64M.")
+    var readAhead = ByteCount(argument: "64M")!
+
+    @Option(help: "Where the background process logs (default: $XDG_STATE_HOME/qfuse/<mountpoint>-<hash>.log).")
+    var logFile: String?
+
+    /// Set on the background process by the one that started it: report readiness on stdout.
+    @Flag(help: .private)
+    var daemon = false
+
+    func validate() throws {
+        guard attrTimeout > 0, attrTimeout <= 86400 else {
+            throw ValidationError("--attr-timeout must be above 0 (the kernel would look up every name again) and at most 86400")
+        }
+    }
+
+    func run() async throws {
+        if let logFile, foreground, !daemon { MountDaemon.redirectStandardError(to: logFile) }
+        let logger = bootstrapLogging()
+        let readiness = Readiness(reportsOnStandardOutput: daemon)
+        let plan: MountPlan
+        do {
+            plan = try MountPlan(self)
+        } catch {
+            readiness.fail(error)
+        }
+        guard foreground else {
+            await MountDaemon.launch(plan, connection: connection, readiness: readiness)
+        }
+        await serve(plan, readiness: readiness, logger: logger)
+    }
+
+    /// The foreground mount: connect, check, mount, serve, unmount.
+    private func serve(_ plan: MountPlan, readiness: Readiness, logger: Logger) async -> Never {
+        let client: QumuloClient
+        do {
+            client = try connection.makeClient(logger: logger)
+        } catch {
+            readiness.fail(error)
+        }
+        let filesystem: QumuloFilesystem
+        do {
+            // Logs in and reads the root's attributes: a bad URL, certificate or password fails here.
+            filesystem = try await QumuloFilesystem(client: client, configuration: plan.filesystem, logger: logger)
+        } catch {
+            try? await client.shutdown()
+            readiness.fail(MountCheckError(url: connection.url, cause: error))
+        }
+        let mount: FUSEMount
+        do {
+            mount = try await FUSEMount.mount(filesystem, at: plan.mountpoint, configuration: plan.fuse, logger: logger)
+        } catch {
+            try? await client.shutdown()
+            readiness.fail(error)
+        }
+        readiness.ready()
+        let end = await mount.waitUntilUnmounted()
+        try? await client.shutdown()
+        Glibc.exit(end.unanswered == 0 ? 0 : 1)
+    }
+
+    /// One line per event on stderr: info by default (mount, negotiated settings, unmount), every request with
+    /// --debug.
+    private func bootstrapLogging() -> Logger {
+        let level: Logger.Level = connection.debug ? .debug : .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "qfuse")
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// A failed check of the cluster before mounting, as one line: `cannot use https://h:8000: <why>`.
+struct MountCheckError: Error, CustomStringConvertible {
+    var url: String
+    var cause: any Error
+
+    var description: String { "cannot use \(url): \(cause)" }
+}
