@@ -58,6 +58,8 @@ final class MemoryFilesystem: FilesystemOperations {
     let bigDirectorySize: Int
     let cacheDirectories: Bool
     private let nodes: [NodeID: Node]
+    /// Each directory's children by name, sorted once: listings are read thousands of times.
+    private let sortedChildren: [NodeID: [(name: String, node: NodeID)]]
     private let accounting = Mutex(Accounting())
     private let nextHandle = Atomic<UInt64>(1)
 
@@ -92,6 +94,10 @@ final class MemoryFilesystem: FilesystemOperations {
         let tagged = add(.file(Array("tagged\n".utf8)), in: .root, named: "tagged")
         nodes[tagged]!.xattrs["user.color"] = Array("blue".utf8)
         self.nodes = nodes
+        sortedChildren = nodes.compactMapValues { node in
+            guard case .directory(let children) = node.content else { return nil }
+            return children.sorted { $0.key < $1.key }.map { (name: $0.key, node: $0.value) }
+        }
     }
 
     static func bigName(_ index: Int) -> String {
@@ -186,15 +192,17 @@ final class MemoryFilesystem: FilesystemOperations {
     ) async throws(FilesystemError) -> [DirectoryEntry] {
         count(plus ? "readdirplus" : "readdir")
         let directory = try self.node(node)
-        guard case .directory(let children) = directory.content else { throw FilesystemError(.notDirectory) }
-        var listing = [DirectoryEntry(name: ".", offset: 1, entry: entry(directory), countsLookup: false),
-                       DirectoryEntry(name: "..", offset: 2, entry: entry(try self.node(directory.parent)),
-                                      countsLookup: false)]
-        for (index, name) in children.keys.sorted().enumerated() {
-            listing.append(DirectoryEntry(name: name, offset: UInt64(index + 3), entry: entry(try self.node(children[name]!))))
+        guard let children = sortedChildren[node] else { throw FilesystemError(.notDirectory) }
+        let count = children.count + 2
+        guard offset < count else { return [] }
+        return try (Int(offset) ..< min(count, Int(offset) + limit)).map { (index: Int) throws(FilesystemError) in
+            switch index {
+            case 0: DirectoryEntry(name: ".", offset: 1, entry: entry(directory), countsLookup: false)
+            case 1: DirectoryEntry(name: "..", offset: 2, entry: entry(try self.node(directory.parent)), countsLookup: false)
+            default: DirectoryEntry(name: children[index - 2].name, offset: UInt64(index + 1),
+                                    entry: entry(try self.node(children[index - 2].node)))
+            }
         }
-        guard offset < listing.count else { return [] }
-        return Array(listing[Int(offset) ..< min(listing.count, Int(offset) + limit)])
     }
 
     func didReturn(_ nodes: [NodeID]) {
