@@ -22,8 +22,12 @@ struct MountCommandTests {
             .deletingLastPathComponent().appendingPathComponent("qfuse").path
     }
 
+    /// The logs of background mounts go here rather than into the home directory.
+    static let stateDirectory = temporaryDirectory("qfuse-state")
+
     static func environment(password: String = MountCommandTests.password) -> [String: String] {
-        ProcessInfo.processInfo.environment.merging(["QUMULO_PASSWORD": password]) { $1 }
+        ProcessInfo.processInfo.environment.merging(
+            ["QUMULO_PASSWORD": password, "XDG_STATE_HOME": stateDirectory.path]) { $1 }
     }
 
     @Test func refusesBeforeMountingWithOneLine() async throws {
@@ -127,6 +131,7 @@ struct MountCommandTests {
         defer {
             sandbox.kill()
             try? FileManager.default.removeItem(at: root)
+            try? FileManager.default.removeItem(at: Self.stateDirectory)
         }
         do {
             try await body(sandbox, mountpoint.path)
@@ -135,13 +140,15 @@ struct MountCommandTests {
             throw error
         }
         await cleanUp(mountpoint.path)
-        try? FileManager.default.removeItem(at: mountpoint)
     }
 
+    /// Unmounts what a failed test left mounted, then removes the mountpoint.
     private func cleanUp(_ mountpoint: String) async {
-        guard MountTable.current().mount(at: mountpoint) != nil else { return }
-        Issue.record("\(mountpoint) was still mounted at the end of the test")
-        _ = try? await Fusermount.unmount(mountpoint, lazilyIfBusy: true)
+        if MountTable.current().mount(at: mountpoint) != nil {
+            Issue.record("\(mountpoint) was still mounted at the end of the test")
+            _ = try? await Fusermount.unmount(mountpoint, lazilyIfBusy: true)
+        }
+        if MountTable.current().mount(at: mountpoint) == nil { try? FileManager.default.removeItem(atPath: mountpoint) }
     }
 
     private func waitUntilMounted(_ mountpoint: String, while process: RunningTool) async throws {
