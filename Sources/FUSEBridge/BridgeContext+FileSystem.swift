@@ -12,12 +12,13 @@ extension BridgeContext {
         }
     }
 
-    /// `security.*` and `system.posix_acl_*` get ENOSYS at once, without the core: `ls -l` and every file
-    /// manager probe them on each file, and the cluster has nothing to say. The kernel remembers ENOSYS for
-    /// getxattr and stops asking for any name on this mount.
+    /// `security.*` and `system.posix_acl_*` get ENODATA at once, without the core: `ls -l` and every file
+    /// manager probe them on each file, and the cluster has nothing to say. Not ENOSYS, which design.md
+    /// suggested: the kernel remembers ENOSYS for getxattr as a whole and would stop asking for `user.*` too,
+    /// which are the file's user metadata.
     func extendedAttribute(_ request: FUSERequest, node: NodeID, name: String, size: Int) {
         if Self.isProbedSystemAttribute(name) {
-            answer(request, "getxattr") { $0.error(.noFunction) }
+            answer(request, "getxattr") { $0.error(.noData) }
             return
         }
         start(request, "getxattr") { filesystem, reply in

@@ -10,6 +10,11 @@ extension FilesystemError {
     /// a hang.
     init(_ error: any Error, _ context: @autoclosure () -> String) {
         let message = "\(context()): \(error)"
+        // An interrupted request's task is cancelled; whatever failed because of it, the program sees EINTR.
+        if error is CancellationError || Task.isCancelled {
+            self.init(.interrupted, message)
+            return
+        }
         guard let error = error as? QumuloClientError else {
             self.init((error as? FilesystemError)?.errno ?? .ioError, message)
             return

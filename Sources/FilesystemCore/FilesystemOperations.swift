@@ -6,8 +6,13 @@ import SystemPackage
 /// Swift with no FUSE types, so the core is testable without mounting.
 ///
 /// Lookup counting: every `Entry` the bridge hands to the kernel adds one lookup to its node (`lookup`,
-/// and each READDIRPLUS entry that fit in the reply, which the bridge reports with `didReturn(_:)`), and the
-/// kernel's FORGET takes them away (`forget(_:lookups:)`). A node lives while its count is above zero.
+/// and each READDIRPLUS entry that fit in the reply, which the bridge reports with `didReturn(_:)` just before
+/// replying), and the kernel's FORGET takes them away (`forget(_:lookups:)`). When a reply carrying entries
+/// cannot be delivered, the bridge gives their lookups back with `forget(_:lookups: 1)`. A node lives while its
+/// count is above zero.
+///
+/// Cancellation: the bridge cancels an operation's task when the kernel interrupts the request; an operation
+/// that stops for that reason throws `EINTR`.
 public protocol FilesystemOperations: Sendable {
     /// Looks `name` up in directory `parent`. A found entry has had one lookup added already.
     func lookup(_ parent: NodeID, name: String) async throws(FilesystemError) -> LookupResult
@@ -22,7 +27,8 @@ public protocol FilesystemOperations: Sendable {
     func readDirectory(
         _ node: NodeID, handle: UInt64, offset: UInt64, limit: Int, plus: Bool
     ) async throws(FilesystemError) -> [DirectoryEntry]
-    /// Counts one lookup for each READDIRPLUS entry the kernel received (never `.` or `..`).
+    /// Counts one lookup for each READDIRPLUS entry packed into a reply (never `.` or `..`); called just before
+    /// the reply is sent.
     func didReturn(_ nodes: [NodeID])
     func releaseDirectory(_ node: NodeID, handle: UInt64)
 
