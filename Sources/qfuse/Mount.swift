@@ -103,8 +103,24 @@ struct Mount: AsyncParsableCommand {
         }
         readiness.ready()
         let end = await mount.waitUntilUnmounted()
+        logTotals(client: client, filesystem: filesystem, logger: logger)
         try? await client.shutdown()
         Glibc.exit(end.unanswered == 0 ? 0 : 1)
+    }
+
+    /// What the mount cost and what the caches saved, logged once at unmount: requests per operation for
+    /// benchmarks and tests, and a leak check of the kernel's lookups.
+    private func logTotals(client: QumuloClient, filesystem: QumuloFilesystem, logger: Logger) {
+        let metrics = client.metrics
+        let cache = filesystem.cacheStatistics
+        logger.info("totals", metadata: [
+            "client.requests": "\(metrics.requests)", "client.bytes_read": "\(metrics.bytesRead)",
+            "client.bytes_written": "\(metrics.bytesWritten)", "client.retries": "\(metrics.retries)",
+            "client.errors": "\(metrics.errors)", "client.logins": "\(metrics.logins)",
+            "cache.hits": "\(cache.hits)", "cache.misses": "\(cache.misses)", "cache.prefetches": "\(cache.prefetches)",
+            "cache.evictions": "\(cache.evictions)", "nodes.held": "\(filesystem.heldLookups.count)",
+            "nodes.unbalanced_forgets": "\(filesystem.unbalancedForgets)",
+        ])
     }
 
     /// One line per event on stderr: info by default (mount, negotiated settings, unmount), every request with
