@@ -13,4 +13,12 @@ struct ByteCount: ExpressibleByArgument {
         guard let count = Int(digits), count > 0, count <= Int.max / multiplier else { return nil }
         bytes = count * multiplier
     }
+
+    /// The shortest exact form, as `--help` shows defaults: `64M`, `1G`, `4097`.
+    var defaultValueDescription: String {
+        for (unit, multiplier) in [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes % multiplier == 0 {
+            return "\(bytes / multiplier)\(unit)"
+        }
+        return String(bytes)
+    }
 }
