@@ -36,9 +36,10 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
-    /// Sends log lines to stderr: warnings always, every request with --debug.
-    func bootstrapLogging() -> Logger {
-        let level: Logger.Level = debug ? .debug : .warning
+    /// Sends log lines to stderr: `quietLevel` and above always (warnings for one-shot commands), every request
+    /// with --debug.
+    func bootstrapLogging(quietLevel: Logger.Level = .warning) -> Logger {
+        let level: Logger.Level = debug ? .debug : quietLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -64,7 +64,8 @@ struct Mount: AsyncParsableCommand {
 
     func run() async throws {
         if let logFile, foreground, !daemon { MountDaemon.redirectStandardError(to: logFile) }
-        let logger = bootstrapLogging()
+        // One line per event: info by default (mount, negotiated settings, unmount, totals), every request with --debug.
+        let logger = connection.bootstrapLogging(quietLevel: .info)
         let readiness = Readiness(reportsOnStandardOutput: daemon)
         let plan: MountPlan
         do {
@@ -121,20 +122,6 @@ struct Mount: AsyncParsableCommand {
             "cache.evictions": "\(cache.evictions)", "nodes.held": "\(filesystem.heldLookups.count)",
             "nodes.unbalanced_forgets": "\(filesystem.unbalancedForgets)",
         ])
-    }
-
-    /// One line per event on stderr: info by default (mount, negotiated settings, unmount), every request with
-    /// --debug.
-    private func bootstrapLogging() -> Logger {
-        let level: Logger.Level = connection.debug ? .debug : .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "qfuse")
-        logger.logLevel = level
-        return logger
     }
 }
 
