@@ -52,18 +52,14 @@ public struct SnapshotInfo: Codable, Hashable, Sendable {
     }
 }
 
-/// The status form (v3 and v4): the snapshot plus its source path, owners and lock.
+/// The status form (v3 and v4): the snapshot plus its source path, owners and lock. The snapshot's own fields
+/// read through: `status.id` is `status.info.id`.
+@dynamicMemberLookup
 public struct SnapshotStatus: Codable, Hashable, Sendable {
-    public var id: UInt64
-    public var name: String
-    public var timestamp: Timestamp
-    public var sourceFileID: String
+    public var info: SnapshotInfo
     public var sourceFilePath: String
-    public var policyID: UInt64?
     public var policyName: String?
-    public var expiration: Timestamp?
     public var owners: [Owner]
-    public var inDelete: Bool
     /// The id of the key that locks the snapshot; nil when unlocked. Always present: qq reads it.
     public var lockKey: String?
 
@@ -76,56 +72,40 @@ public struct SnapshotStatus: Codable, Hashable, Sendable {
     }
 
     public init(info: SnapshotInfo, sourceFilePath: String, lockKey: String?) {
-        id = info.id
-        name = info.name
-        timestamp = info.timestamp
-        sourceFileID = info.sourceFileID
+        self.info = info
         self.sourceFilePath = sourceFilePath
-        policyID = info.policyID
         policyName = nil
-        expiration = info.expiration
         owners = []
-        inDelete = info.inDelete
         self.lockKey = lockKey
     }
 
+    public subscript<Member>(dynamicMember member: KeyPath<SnapshotInfo, Member>) -> Member {
+        info[keyPath: member]
+    }
+
     enum CodingKeys: String, CodingKey {
-        case id, name, timestamp, expiration, owners
-        case sourceFileID = "source_file_id"
+        case owners
         case sourceFilePath = "source_file_path"
-        case policyID = "policy_id"
         case policyName = "policy_name"
-        case inDelete = "in_delete"
         case lockKey = "lock_key"
     }
 
+    /// One flat JSON object: the snapshot's fields and the status fields side by side.
     public init(from decoder: any Decoder) throws {
+        info = try SnapshotInfo(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(UInt64.self, forKey: .id)
-        name = try container.decode(String.self, forKey: .name)
-        timestamp = try container.decode(Timestamp.self, forKey: .timestamp)
-        sourceFileID = try container.decode(String.self, forKey: .sourceFileID)
         sourceFilePath = try container.decodeIfPresent(String.self, forKey: .sourceFilePath) ?? ""
-        policyID = try container.decodeIfPresent(UInt64.self, forKey: .policyID)
         policyName = try container.decodeIfPresent(String.self, forKey: .policyName)
-        expiration = try container.decodeExpiration(forKey: .expiration)
         owners = try container.decodeIfPresent([Owner].self, forKey: .owners) ?? []
-        inDelete = try container.decodeIfPresent(Bool.self, forKey: .inDelete) ?? false
         lockKey = try container.decodeIfPresent(String.self, forKey: .lockKey)
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try info.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(name, forKey: .name)
-        try container.encode(timestamp, forKey: .timestamp)
-        try container.encode(sourceFileID, forKey: .sourceFileID)
         try container.encode(sourceFilePath, forKey: .sourceFilePath)
-        try container.encode(policyID, forKey: .policyID)
         try container.encode(policyName, forKey: .policyName)
-        try container.encode(expiration, forKey: .expiration)
         try container.encode(owners, forKey: .owners)
-        try container.encode(inDelete, forKey: .inDelete)
         try container.encode(lockKey, forKey: .lockKey)
     }
 }
