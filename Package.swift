@@ -54,6 +54,7 @@ let package = Package(
         .executableTarget(
             name: "qfuse",
             dependencies: [
+                "CLinuxIO",
                 "QumuloClient",
                 "QumuloAPI",
                 "FilesystemCore",

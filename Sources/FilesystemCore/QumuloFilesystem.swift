@@ -165,14 +165,17 @@ public final class QumuloFilesystem: FilesystemOperations {
 
     public func openDirectory(_ node: NodeID) async throws(FilesystemError) -> OpenReply {
         let key = try key(of: node)
-        var keepCache = false
+        var immutable = false
         if case .object(let object) = key {
             let attributes = try await attributes(of: object)
             guard attributes.type == .directory else { throw FilesystemError(.notDirectory, "\(object)") }
-            keepCache = cachedVersionMatches(object, version: "\(attributes.modificationTime.totalNanoseconds)")
+            immutable = object.snapshot != nil
         }
         let handle = handles.withLock { $0.open(.directory(DirectoryHandle(key: key))) }
-        return OpenReply(handle: handle, keepCache: keepCache, cacheDirectory: true)
+        // Only a snapshot's listing may stay in the kernel. A live listing the kernel served from its own cache
+        // would come without attributes, and `ls -l` after the attribute timeout would then cost one request per
+        // entry; listed afresh (from our one-second listing cache), READDIRPLUS brings every entry's attributes.
+        return OpenReply(handle: handle, keepCache: immutable, cacheDirectory: immutable)
     }
 
     public func readDirectory(
@@ -255,6 +258,8 @@ public final class QumuloFilesystem: FilesystemOperations {
             // Snapshots are never writable; the live write path is not built yet.
             throw FilesystemError(.readOnlyFileSystem, "open \(object) for writing")
         }
+        // Close-to-open: a live file's attributes are fetched afresh on open, so a change made elsewhere before
+        // the open is seen, whatever the attribute cache holds.
         if object.snapshot == nil { attributeCache.remove(object) }
         let attributes = try await attributes(of: object)
         guard attributes.type == .file else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinuxIO
 import FilesystemCore
 import Foundation
 import FUSEBridge
@@ -81,6 +82,10 @@ struct Mount: AsyncParsableCommand {
 
     /// The foreground mount: connect, check, mount, serve, unmount.
     private func serve(_ plan: MountPlan, readiness: Readiness, logger: Logger) async -> Never {
+        // File data comes and goes in blocks of several MiB. glibc would raise its mmap threshold after the first
+        // few were freed and then keep later ones on the heap, where freed blocks stay resident: RSS would drift
+        // past --cache-size. A fixed threshold keeps every block in its own mapping, returned on free.
+        _ = clinuxio_set_mmap_threshold(256 << 10)
         let client: QumuloClient
         do {
             client = try connection.makeClient(logger: logger)

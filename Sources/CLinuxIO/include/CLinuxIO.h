@@ -1,4 +1,4 @@
-// Linux calls Swift's Glibc module hides (they need _GNU_SOURCE), as plain inline wrappers.
+// Linux and glibc calls Swift's Glibc module hides (they need _GNU_SOURCE or malloc.h), as plain inline wrappers.
 #ifndef CLINUXIO_H
 #define CLINUXIO_H
 #ifndef _GNU_SOURCE
@@ -6,6 +6,7 @@
 #endif
 #include <fcntl.h>
 #include <unistd.h>
+#include <malloc.h>
 #include <linux/falloc.h>
 
 /// fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE.
@@ -16,5 +17,10 @@ static inline int clinuxio_punch_hole(int fd, off_t offset, off_t length) {
 /// copy_file_range(2): an in-kernel copy between two files.
 static inline ssize_t clinuxio_copy_file_range(int in, off_t *in_offset, int out, off_t *out_offset, size_t count) {
     return copy_file_range(in, in_offset, out, out_offset, count, 0);
+}
+
+/// mallopt(M_MMAP_THRESHOLD): a fixed threshold, so glibc stops raising it as large blocks are freed.
+static inline int clinuxio_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 #endif
