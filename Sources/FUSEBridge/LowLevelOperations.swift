@@ -4,8 +4,8 @@ import FilesystemCore
 /// The table of callbacks libfuse calls, one per kernel request.
 ///
 /// Each callback only decodes its C arguments into Swift values (copying what lives on libfuse's stack) and hands
-/// them to the session's `BridgeContext`. Write operations are left unset until the write path exists: libfuse
-/// then answers ENOSYS, and with `--read-only` the kernel answers EROFS before asking.
+/// them to the session's `BridgeContext`. Until the write path exists, every changing operation is refused by
+/// the core: EROFS inside snapshots and on read-only mounts, ENOSYS elsewhere.
 enum LowLevelOperations {
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
@@ -75,10 +75,50 @@ enum LowLevelOperations {
             let request = FUSERequest(request)
             request.context.extendedAttribute(request, node: NodeID(node), name: String(cString: name!), size: size)
         }
+        ops.setattr = { request, node, _, _, _ in
+            LowLevelOperations.refuse(request, "setattr", [node])
+        }
+        ops.mknod = { request, parent, _, _, _ in
+            LowLevelOperations.refuse(request, "mknod", [parent])
+        }
+        ops.mkdir = { request, parent, _, _ in
+            LowLevelOperations.refuse(request, "mkdir", [parent])
+        }
+        ops.unlink = { request, parent, _ in
+            LowLevelOperations.refuse(request, "unlink", [parent])
+        }
+        ops.rmdir = { request, parent, _ in
+            LowLevelOperations.refuse(request, "rmdir", [parent])
+        }
+        ops.symlink = { request, _, parent, _ in
+            LowLevelOperations.refuse(request, "symlink", [parent])
+        }
+        ops.rename = { request, parent, _, newParent, _, _ in
+            LowLevelOperations.refuse(request, "rename", [parent, newParent])
+        }
+        ops.link = { request, node, newParent, _ in
+            LowLevelOperations.refuse(request, "link", [node, newParent])
+        }
+        ops.create = { request, parent, _, _, _ in
+            LowLevelOperations.refuse(request, "create", [parent])
+        }
+        ops.setxattr = { request, node, _, _, _, _ in
+            LowLevelOperations.refuse(request, "setxattr", [node])
+        }
+        ops.removexattr = { request, node, _ in
+            LowLevelOperations.refuse(request, "removexattr", [node])
+        }
         ops.listxattr = { request, node, size in
             let request = FUSERequest(request)
             request.context.extendedAttributeNames(request, node: NodeID(node), size: size)
         }
         return ops
+    }
+
+    /// Answers a changing operation with the core's refusal.
+    private static func refuse(_ request: fuse_req_t?, _ operation: StaticString, _ nodes: [fuse_ino_t]) {
+        let request = FUSERequest(request)
+        let error = request.context.filesystem.refuseChange(nodes.map { NodeID($0) })
+        request.context.answer(request, operation) { $0.error(error) }
     }
 }

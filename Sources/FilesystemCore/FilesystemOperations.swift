@@ -38,6 +38,10 @@ public protocol FilesystemOperations: Sendable {
     func release(_ node: NodeID, handle: UInt64) async
     func readLink(_ node: NodeID) async throws(FilesystemError) -> String
 
+    /// Why a change touching these nodes cannot be made: EROFS inside snapshots, `.snapshot` directories and
+    /// read-only mounts, ENOSYS where changes are not supported. Never does I/O.
+    func refuseChange(_ nodes: [NodeID]) -> FilesystemError
+
     func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics
     /// The value of an extended attribute; `ENODATA` when absent.
     func extendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError) -> [UInt8]

@@ -117,6 +117,18 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
     }
 
+    public func refuseChange(_ nodes: [NodeID]) -> FilesystemError {
+        let frozen = nodes.contains { node in
+            switch self.nodes.key(of: node) {
+            case .object(let object)?: object.snapshot != nil
+            case .snapshotDirectory?: true
+            case nil: false
+            }
+        }
+        if frozen || configuration.readOnly { return FilesystemError(.readOnlyFileSystem, "snapshots never change") }
+        return FilesystemError(.noFunction, "changes through the mount are not supported yet")
+    }
+
     public func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics {
         do {
             let stats = try await client.fileSystemStats()

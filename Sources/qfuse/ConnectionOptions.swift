@@ -27,7 +27,13 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Log every request with its status, size and latency.")
     var debug = false
 
+    /// 30 s rather than the client library's 60: a program reading from a lost server gets its I/O error while
+    /// a person is still watching, and the kernel may ask again once before giving up.
+    @Option(help: "Seconds a request keeps retrying an unreachable or failing server before it fails with an I/O error.")
+    var timeout: Double = 30
+
     func validate() throws {
+        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be above 0 and at most 3600") }
         let trusts = [caCert != nil, pin != nil, insecure].filter { $0 }.count
         guard trusts <= 1 else { throw ValidationError("--ca-cert, --pin and --insecure exclude each other") }
         if user != nil, tokenFile != nil { throw ValidationError("--user and --token-file exclude each other") }
@@ -50,6 +56,9 @@ struct ConnectionOptions: ParsableArguments {
         return logger
     }
 
+    /// How long one request may keep retrying a server that does not answer before it fails.
+    var retryBudget: Duration { .milliseconds(Int64(timeout * 1000)) }
+
     /// The client these options describe, with credentials found as ``Credentials/resolve`` explains.
     func makeClient(logger: Logger) throws -> QumuloClient {
         let endpoint = try Endpoint(url: url)
@@ -57,6 +66,7 @@ struct ConnectionOptions: ParsableArguments {
         if let caCert { configuration.trust = .caCertificate(path: caCert) }
         if let pin { configuration.trust = .pinned(try CertificateFingerprint(pin)) }
         if insecure { configuration.trust = .insecure }
+        configuration.retry.budget = retryBudget
         let credentials = try Credentials.resolve(
             for: endpoint, username: user, tokenFile: tokenFile, promptPassword: Terminal.readPassword)
         return QumuloClient(configuration: configuration, credentials: credentials, logger: logger)

@@ -15,10 +15,13 @@ struct Unmount: AsyncParsableCommand {
     var mountpoint: String
 
     func run() async throws {
-        // A dead mount cannot be resolved (ENOTCONN), so compare the path as given, made absolute, as well.
-        let absolute = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
-        let candidates = [realpath(absolute, nil).map { path in defer { free(path) }; return String(cString: path) },
-                          absolute].compactMap { $0 }
+        // Only the parent is resolved: resolving the mountpoint itself would ask the daemon for the root's
+        // attributes, which hangs when the daemon is stopped and waits out the retries when the server is gone.
+        let absolute = URL(fileURLWithPath: mountpoint).standardizedFileURL
+        let parent = absolute.deletingLastPathComponent().path
+        let resolvedParent = realpath(parent, nil).map { path in defer { free(path) }; return String(cString: path) }
+        let candidates = [absolute.path] + [resolvedParent.map { ($0 == "/" ? "" : $0) + "/" + absolute.lastPathComponent }]
+            .compactMap { $0 }
         let table = MountTable.current()
         guard let mounted = candidates.lazy.compactMap({ table.mount(at: $0) }).first else {
             Qfuse.fail(MountPlanError("\(mountpoint) is not mounted"))

@@ -260,6 +260,11 @@ final class MemoryFilesystem: FilesystemOperations {
         return target
     }
 
+    /// The fixture never changes: like a core whose write path is not built.
+    func refuseChange(_ nodes: [NodeID]) -> FilesystemError {
+        FilesystemError(.noFunction)
+    }
+
     func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics {
         count("statfs")
         return FilesystemStatistics(blockSize: 4096, totalBlocks: 1 << 20, freeBlocks: 1 << 19, availableBlocks: 1 << 19,
