@@ -92,10 +92,10 @@ struct CoreHarness {
     @Test func browsesFilesDirectoriesAndLinks() async throws {
         try await CoreHarness.run { core in
             let client = core.client
-            try await client.createDirectory(in: .path("/"), name: "docs")
-            try await client.createFile(in: .path("/docs"), name: "a.txt")
+            _ = try await client.createDirectory(in: .path("/"), name: "docs")
+            _ = try await client.createFile(in: .path("/docs"), name: "a.txt")
             _ = try await client.write(.path("/docs/a.txt"), offset: 0, ByteBuffer(string: "hello"))
-            try await client.createSymlink(in: .path("/docs"), name: "ln", target: "a.txt")
+            _ = try await client.createSymlink(in: .path("/docs"), name: "ln", target: "a.txt")
             let file = try await core.walk("/docs/a.txt")
             let live = try await client.attributes(of: .path("/docs/a.txt")).value
             #expect(file.attributes.inode == UInt64(live.id)! && file.attributes.size == 5)
@@ -122,7 +122,7 @@ struct CoreHarness {
     @Test func oneListingAnswersReaddirStatAndLookups() async throws {
         try await CoreHarness.run { core in
             let client = core.client
-            try await client.createDirectory(in: .path("/"), name: "big")
+            _ = try await client.createDirectory(in: .path("/"), name: "big")
             let count = 2500
             for index in 0 ..< count { try await client.createFile(in: .path("/big"), name: "f\(index)") }
             let big = try await core.walk("/big")
@@ -156,7 +156,7 @@ struct CoreHarness {
             let client = core.client
             let size = 20 << 20
             let data = pattern(size)
-            try await client.createFile(in: .path("/"), name: "big.bin")
+            _ = try await client.createFile(in: .path("/"), name: "big.bin")
             _ = try await client.write(.path("/big.bin"), offset: 0, ByteBuffer(bytes: data))
             let file = try await core.walk("/big.bin")
             #expect(try await core.readAll(file.node, chunk: 128 << 10) == data)
@@ -182,7 +182,7 @@ struct CoreHarness {
     @Test func aChangedFileNeverServesItsOldBytes() async throws {
         try await CoreHarness.run { core in
             let client = core.client
-            try await client.createFile(in: .path("/"), name: "f")
+            _ = try await client.createFile(in: .path("/"), name: "f")
             _ = try await client.write(.path("/f"), offset: 0, ByteBuffer(string: "version one"))
             let file = try await core.walk("/f")
             #expect(try await core.readAll(file.node) == Array("version one".utf8))
@@ -197,13 +197,13 @@ struct CoreHarness {
     @Test func snapshotDirectoriesShowEveryVersion() async throws {
         try await CoreHarness.run { core in
             let client = core.client
-            try await client.createDirectory(in: .path("/"), name: "proj")
-            try await client.createFile(in: .path("/proj"), name: "report.txt")
+            _ = try await client.createDirectory(in: .path("/"), name: "proj")
+            _ = try await client.createFile(in: .path("/proj"), name: "report.txt")
             _ = try await client.write(.path("/proj/report.txt"), offset: 0, ByteBuffer(string: "draft"))
             let projectID = try await client.attributes(of: .path("/proj")).value.id
             let first = try await client.createSnapshot(of: projectID, nameSuffix: "draft")
             _ = try await client.replace(.path("/proj/report.txt"), with: ByteBuffer(string: "final version"))
-            try await client.createFile(in: .path("/proj"), name: "new.txt")
+            _ = try await client.createFile(in: .path("/proj"), name: "new.txt")
             let second = try await client.createSnapshot(nameSuffix: "final")
 
             let project = try await core.walk("/proj")
@@ -241,7 +241,7 @@ struct CoreHarness {
 
     @Test func userMetadataIsUserExtendedAttributes() async throws {
         try await CoreHarness.run { core in
-            try await core.client.createFile(in: .path("/"), name: "f")
+            _ = try await core.client.createFile(in: .path("/"), name: "f")
             try await core.client.setUserMetadata(of: .path("/f"), type: .generic, key: "color", value: Array("blue".utf8))
             let file = try await core.walk("/f")
             #expect(try await core.filesystem.extendedAttributeNames(file.node) == ["user.color"])
