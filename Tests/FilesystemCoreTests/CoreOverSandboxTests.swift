@@ -124,7 +124,7 @@ struct CoreHarness {
             let client = core.client
             _ = try await client.createDirectory(in: .path("/"), name: "big")
             let count = 2500
-            for index in 0 ..< count { try await client.createFile(in: .path("/big"), name: "f\(index)") }
+            for index in 0 ..< count { _ = try await client.createFile(in: .path("/big"), name: "f\(index)") }
             let big = try await core.walk("/big")
             let before = client.metrics.requests
             let listed = try await core.list(big.node, batch: 333)
