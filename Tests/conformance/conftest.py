@@ -39,12 +39,8 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='session')
 def sandbox(workdir) -> Iterable[Sandbox]:
-    sb = Sandbox(workdir / 'root', workdir / 'logs')
-    sb.start()
-    try:
+    with Sandbox(workdir / 'root', workdir / 'logs') as sb:
         yield sb
-    finally:
-        sb.stop()
 
 
 @pytest.fixture(scope='session')

@@ -220,6 +220,13 @@ class Sandbox:
             self._stderr_file = None
         return rc
 
+    def __enter__(self) -> 'Sandbox':
+        """`with Sandbox(root, logs) as sb:` starts it, and stops it by PID however the block ends."""
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stderr_tail(self, n: int = 4000) -> str:
         if self._stderr_path is None or not self._stderr_path.exists():
             return ''

@@ -10,12 +10,8 @@ from conftest import ROOT_ID, Api, QQ, Sandbox
 
 @pytest.fixture
 def private_sandbox(tmp_path):
-    sb = Sandbox(tmp_path / 'root', tmp_path / 'logs')
-    sb.start()
-    try:
+    with Sandbox(tmp_path / 'root', tmp_path / 'logs') as sb:
         yield sb
-    finally:
-        sb.stop()
 
 
 def test_restart_preserves_content_ids_and_login(private_sandbox, tmp_path):

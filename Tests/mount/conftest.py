@@ -677,12 +677,8 @@ def workdir(request, session_dir) -> Path:
 
 @pytest.fixture(scope='session')
 def sandbox(session_dir) -> Iterable[Sandbox]:
-    sb = Sandbox(session_dir / 'sandbox-root', session_dir / 'sandbox-logs')
-    sb.start()
-    try:
+    with Sandbox(session_dir / 'sandbox-root', session_dir / 'sandbox-logs') as sb:
         yield sb
-    finally:
-        sb.stop()
 
 
 @pytest.fixture(scope='session')
@@ -754,12 +750,8 @@ def mount(mounts, sandbox) -> Mount:
 @pytest.fixture
 def own_sandbox(workdir) -> Iterable[Sandbox]:
     """A sandbox of this test's own, for tests that stop it."""
-    sb = Sandbox(workdir / 'sandbox-root', workdir / 'sandbox-logs')
-    sb.start()
-    try:
+    with Sandbox(workdir / 'sandbox-root', workdir / 'sandbox-logs') as sb:
         yield sb
-    finally:
-        sb.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)
