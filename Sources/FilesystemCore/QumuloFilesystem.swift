@@ -28,7 +28,8 @@ public final class QumuloFilesystem: FilesystemOperations {
     let nodes: NodeTable
     let attributeCache = ExpiringCache<FileObject, FileAttributes>(capacity: 200_000)
     let listingCache = ExpiringCache<FileObject, DirectoryListing>(capacity: 4096)
-    let listingFetches = SingleFlight<FileObject, DirectoryListing>()
+    /// Listings being fetched, which readers use page by page as they arrive.
+    private let listingsInFlight = Mutex<[FileObject: StreamedListing]>([:])
     let snapshotCache = ExpiringCache<Int, [SnapshotInfo]>(capacity: 1)
     let snapshotFetches = SingleFlight<Int, [SnapshotInfo]>()
     /// For each (snapshot, live directory): the directory as the snapshot has it, or nil if it did not exist then.
@@ -70,7 +71,7 @@ public final class QumuloFilesystem: FilesystemOperations {
             let negative = lifetime(of: directory) == FilesystemConfiguration.forever
                 ? FilesystemConfiguration.forever : configuration.negativeTimeout
             if let listing = listingCache.value(for: directory) {
-                guard let child = listing.byName[name] else { return .missing(cacheFor: negative) }
+                guard let child = listing[name] else { return .missing(cacheFor: negative) }
                 return .found(remember(entry(for: FileObject(snapshot: directory.snapshot, fileID: child.id), child)))
             }
             let parentAttributes = try await attributes(of: directory)
@@ -193,19 +194,36 @@ public final class QumuloFilesystem: FilesystemOperations {
     public func readDirectory(
         _ node: NodeID, handle: UInt64, offset: UInt64, limit: Int, plus: Bool
     ) async throws(FilesystemError) -> [DirectoryEntry] {
-        guard case .directory(let directory)? = handles.withLock({ $0.handles[handle] }) else {
+        guard case .directory(var directory)? = handles.withLock({ $0.handles[handle] }) else {
             throw FilesystemError(.badFileDescriptor, "no directory handle \(handle)")
         }
-        var entries = directory.entries
         // Offset 0 is a fresh start (opendir or rewinddir): list again. Later offsets resume the same listing,
         // so seekdir and repeated offsets never skip or repeat an entry.
-        if entries == nil || offset == 0 {
-            let listed = try await listEntries(of: directory.key, node: node)
-            entries = listed
-            handles.withLock { $0.handles[handle] = .directory(DirectoryHandle(key: directory.key, entries: listed)) }
+        if directory.listing == nil || offset == 0 {
+            directory.listing = try await startListing(of: directory.key, node: node)
+            handles.withLock { $0.handles[handle] = .directory(directory) }
         }
-        guard let entries, offset < UInt64(entries.count) else { return [] }
-        return Array(entries[Int(offset) ..< min(entries.count, Int(offset) + max(limit, 1))])
+        let limit = max(limit, 1)
+        switch directory.listing! {
+        case .fixed(let entries):
+            guard offset < UInt64(entries.count) else { return [] }
+            return Array(entries[Int(offset) ..< min(entries.count, Int(offset) + limit)])
+        case .streamed(let here, let object, let listing):
+            // Cookies 0 and 1 are `.` and `..`; child i comes after cookie i + 2.
+            var entries: [DirectoryEntry] = []
+            if offset == 0 { entries.append(DirectoryEntry(name: ".", offset: 1, entry: here, countsLookup: false)) }
+            if offset <= 1 {
+                // The parent is not tracked; the kernel fills in `..` itself and never links it.
+                entries.append(DirectoryEntry(name: "..", offset: 2, entry: here, countsLookup: false))
+            }
+            let first = Int(clamping: max(offset, 2) - 2)
+            for (index, child) in try await listing.children(from: first, count: limit - entries.count).enumerated() {
+                entries.append(DirectoryEntry(
+                    name: child.name, offset: UInt64(first + index + 3),
+                    entry: entry(for: FileObject(snapshot: object.snapshot, fileID: child.id), child)))
+            }
+            return entries
+        }
     }
 
     public func didReturn(_ nodes: [NodeID]) {
@@ -216,50 +234,67 @@ public final class QumuloFilesystem: FilesystemOperations {
         handles.withLock { $0.close(handle) }
     }
 
-    /// `.`, `..` and every child, each with the cookie of the entry after it.
-    private func listEntries(of key: NodeKey, node: NodeID) async throws(FilesystemError) -> [DirectoryEntry] {
+    /// A directory handle's listing from the start: for a live or snapshot directory its children as they come
+    /// from the server; for `.snapshot`, `.`, `..` and the snapshots, each with the cookie of the entry after it.
+    private func startListing(of key: NodeKey, node: NodeID) async throws(FilesystemError) -> HandleListing {
         let here = try await attributes(of: node)
         let selfEntry = Entry(node: node, attributes: here.attributes, entryTimeout: here.timeout, attributeTimeout: here.timeout)
-        var entries = [
-            DirectoryEntry(name: ".", offset: 1, entry: selfEntry, countsLookup: false),
-            // The parent is not tracked; the kernel fills in `..` itself and never links it.
-            DirectoryEntry(name: "..", offset: 2, entry: selfEntry, countsLookup: false),
-        ]
         switch key {
         case .snapshotDirectory(let directoryID):
+            var entries = [
+                DirectoryEntry(name: ".", offset: 1, entry: selfEntry, countsLookup: false),
+                DirectoryEntry(name: "..", offset: 2, entry: selfEntry, countsLookup: false),
+            ]
             for snapshot in try await snapshotsCovering(directoryID) {
                 entries.append(DirectoryEntry(name: snapshot.snapshot.name, offset: UInt64(entries.count + 1),
                                               entry: try snapshot.entry))
             }
+            return .fixed(entries)
         case .object(let directory):
-            let listing = try await listing(of: directory)
-            for name in listing.names {
-                let child = listing.byName[name]!
-                entries.append(DirectoryEntry(
-                    name: name, offset: UInt64(entries.count + 1),
-                    entry: entry(for: FileObject(snapshot: directory.snapshot, fileID: child.id), child)))
-            }
+            return .streamed(here: selfEntry, directory: directory, streamedListing(of: directory))
         }
-        return entries
     }
 
     /// The whole listing of a directory, cached as long as it can be trusted; concurrent callers share one fetch.
     func listing(of directory: FileObject) async throws(FilesystemError) -> DirectoryListing {
-        if let cached = listingCache.value(for: directory) { return cached }
+        try await streamedListing(of: directory).complete()
+    }
+
+    /// The cached listing of a directory, the one being fetched, or a new fetch.
+    private func streamedListing(of directory: FileObject) -> StreamedListing {
+        if let cached = listingCache.value(for: directory) { return StreamedListing(complete: cached) }
+        let (listing, isNew) = listingsInFlight.withLock { inFlight in
+            if let running = inFlight[directory] { return (running, false) }
+            let listing = StreamedListing()
+            inFlight[directory] = listing
+            return (listing, true)
+        }
+        if isNew {
+            Task { [self] in await fetchListing(of: directory, into: listing) }
+        }
+        return listing
+    }
+
+    /// Fills `listing` a page at a time, each child's attributes cached on the way; once complete it goes to the
+    /// listing cache before it stops being the one in flight, so no reader in between starts another fetch.
+    private func fetchListing(of directory: FileObject, into listing: StreamedListing) async {
+        var outcome: Result<Void, FilesystemError> = .success(())
         do {
-            return try await listingFetches.value(for: directory) { [self] in
-                var listing = DirectoryListing()
-                for try await child in client.entries(of: .id(directory.fileID), snapshot: directory.snapshot) {
-                    listing.add(child)
+            for try await page in client.entryPages(of: .id(directory.fileID), snapshot: directory.snapshot) {
+                for child in page {
                     let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
                     attributeCache.set(child, for: object, lifetime: lifetime(of: object))
                 }
-                listingCache.set(listing, for: directory, lifetime: lifetime(of: directory))
-                return listing
+                listing.add(page)
             }
         } catch {
-            throw FilesystemError(error, "list \(directory)")
+            outcome = .failure(FilesystemError(error, "list \(directory)"))
         }
+        listing.finish(outcome)
+        if case .success = outcome, let complete = try? await listing.complete() {
+            listingCache.set(complete, for: directory, lifetime: lifetime(of: directory))
+        }
+        listingsInFlight.withLock { $0[directory] = nil }
     }
 
     // MARK: Files
@@ -390,20 +425,17 @@ public final class QumuloFilesystem: FilesystemOperations {
     }
 }
 
-/// A directory's children by name, in the server's order.
-struct DirectoryListing: Sendable {
-    var names: [String] = []
-    var byName: [String: FileAttributes] = [:]
-
-    mutating func add(_ child: FileAttributes) {
-        if byName.updateValue(child, forKey: child.name) == nil { names.append(child.name) }
-    }
-}
-
 struct DirectoryHandle: Sendable {
     var key: NodeKey
     /// The listing as of the last read from offset 0; later offsets index into it.
-    var entries: [DirectoryEntry]?
+    var listing: HandleListing?
+}
+
+enum HandleListing: Sendable {
+    /// Every entry, `.` and `..` included.
+    case fixed([DirectoryEntry])
+    /// A directory's children as they arrive, after `.` and `..` (both `here`).
+    case streamed(here: Entry, directory: FileObject, StreamedListing)
 }
 
 struct FileHandle: Sendable {

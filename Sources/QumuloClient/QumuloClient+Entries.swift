@@ -20,7 +20,12 @@ extension QumuloClient {
 
     /// Every child of a directory, fetched a page at a time as the sequence is iterated.
     public func entries(of ref: FileRef, snapshot: UInt64? = nil, pageSize: Int? = nil) -> DirectoryEntries {
-        DirectoryEntries(client: self, ref: ref, snapshot: snapshot, pageSize: pageSize)
+        DirectoryEntries(pages: entryPages(of: ref, snapshot: snapshot, pageSize: pageSize))
+    }
+
+    /// The children of a directory a page at a time, for callers that hand each page on as it arrives.
+    public func entryPages(of ref: FileRef, snapshot: UInt64? = nil, pageSize: Int? = nil) -> DirectoryPages {
+        DirectoryPages(client: self, ref: ref, snapshot: snapshot, pageSize: pageSize)
     }
 
     /// Refuses a `paging.next` that points anywhere but this server.
@@ -32,10 +37,10 @@ extension QumuloClient {
     }
 }
 
-/// The children of one directory in the server's order; each page is requested when the previous one is used up,
-/// so memory holds one page however large the directory.
-public struct DirectoryEntries: AsyncSequence, Sendable {
-    public typealias Element = FileAttributes
+/// The pages of one directory's listing in the server's order; each is requested when the previous one has been
+/// taken, so memory holds one page however large the directory.
+public struct DirectoryPages: AsyncSequence, Sendable {
+    public typealias Element = [FileAttributes]
 
     let client: QumuloClient
     let ref: FileRef
@@ -43,34 +48,57 @@ public struct DirectoryEntries: AsyncSequence, Sendable {
     let pageSize: Int?
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(entries: self)
+        Iterator(pages: self)
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        private let entries: DirectoryEntries
-        private var page: IndexingIterator<[FileAttributes]> = [].makeIterator()
+        private let pages: DirectoryPages
         /// nil before the first page; "" once the last page is in (the entries listing ends with an empty next).
         private var next: String?
 
-        init(entries: DirectoryEntries) {
-            self.entries = entries
+        init(pages: DirectoryPages) {
+            self.pages = pages
+        }
+
+        public mutating func next() async throws -> [FileAttributes]? {
+            let fetched: EntriesPage
+            switch next {
+            case nil:
+                fetched = try await pages.client.entriesPage(of: pages.ref, snapshot: pages.snapshot, limit: pages.pageSize)
+            case let uri? where !uri.isEmpty:
+                fetched = try await pages.client.entriesPage(next: uri)
+            default:
+                return nil
+            }
+            next = fetched.paging.hasNext ? fetched.paging.next : ""
+            return fetched.files
+        }
+    }
+}
+
+/// The children of one directory in the server's order, one page in memory at a time.
+public struct DirectoryEntries: AsyncSequence, Sendable {
+    public typealias Element = FileAttributes
+
+    let pages: DirectoryPages
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(pages: pages.makeAsyncIterator())
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        private var pages: DirectoryPages.Iterator
+        private var page: IndexingIterator<[FileAttributes]> = [].makeIterator()
+
+        init(pages: DirectoryPages.Iterator) {
+            self.pages = pages
         }
 
         public mutating func next() async throws -> FileAttributes? {
             while true {
                 if let child = page.next() { return child }
-                let fetched: EntriesPage
-                switch next {
-                case nil:
-                    fetched = try await entries.client.entriesPage(
-                        of: entries.ref, snapshot: entries.snapshot, limit: entries.pageSize)
-                case let uri? where !uri.isEmpty:
-                    fetched = try await entries.client.entriesPage(next: uri)
-                default:
-                    return nil
-                }
-                page = fetched.files.makeIterator()
-                next = fetched.paging.hasNext ? fetched.paging.next : ""
+                guard let fetched = try await pages.next() else { return nil }
+                page = fetched.makeIterator()
             }
         }
     }

@@ -63,6 +63,40 @@ struct InodeRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable
     }
 }
 
+extension InodeRecord {
+    /// Written out rather than derived from Codable: the derived decoder looks every column up by name three
+    /// times, and listing a directory decodes a thousand of these per page.
+    init(row: Row) throws {
+        vid = row["vid"]
+        id = row["id"]
+        born = row["born"]
+        died = row["died"]
+        type = row["type"]
+        mode = row["mode"]
+        owner = row["owner"]
+        grp = row["grp"]
+        size = row["size"]
+        nlink = row["nlink"]
+        childCount = row["childCount"]
+        atime = row["atime"]
+        mtime = row["mtime"]
+        ctime = row["ctime"]
+        btime = row["btime"]
+        blob = row["blob"]
+        datablocks = row["datablocks"]
+        symlinkTarget = row["symlinkTarget"]
+        symlinkTargetType = row["symlinkTargetType"]
+        major = row["major"]
+        minor = row["minor"]
+        revision = row["revision"]
+        dataRevision = row["dataRevision"]
+        userMetadataRevision = row["userMetadataRevision"]
+        extendedAttributes = row["extendedAttributes"]
+        nextStreamID = row["nextStreamID"]
+        acl = row["acl"]
+    }
+}
+
 /// One version of a directory entry: the name `name` in directory `parent` links to object `child`.
 struct DirentRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     static let databaseTableName = "dirent"

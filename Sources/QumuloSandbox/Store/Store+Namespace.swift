@@ -38,7 +38,9 @@ extension Store {
             // Filtering happens after the query, so fetch batches until the page is full or the directory ends.
             while files.count < limit, !exhausted {
                 let batch = pattern == nil ? limit - files.count + 1 : max(256, limit)
-                let rows = try Row.fetchAll(
+                // A cursor, not fetchAll: its rows find columns through the statement's index of names, where
+                // copied rows compare every column name, lowercased, on every access.
+                let rows = try Row.fetchCursor(
                     db,
                     sql: """
                         SELECT dirent.name AS entryName, inode.* FROM dirent
@@ -47,11 +49,13 @@ extension Store {
                         ORDER BY dirent.name LIMIT ?
                         """,
                     arguments: [directory.id, cursor, batch])
-                exhausted = rows.count < batch
-                for row in rows {
+                var fetched = 0
+                var full = false
+                while let row = try rows.next() {
+                    fetched += 1
                     let name: String = row["entryName"]
                     if files.count == limit {
-                        exhausted = false
+                        full = true
                         break
                     }
                     cursor = name
@@ -60,7 +64,7 @@ extension Store {
                     let path = directoryPath + name + (inode.type == .directory ? "/" : "")
                     files.append(Lookup.attributes(inode, path: path))
                 }
-                if rows.isEmpty { exhausted = true }
+                exhausted = !full && fetched < batch
             }
             let page = EntriesPage(
                 path: directoryPath, id: String(directory.id), childCount: UInt64(directory.childCount),
