@@ -39,6 +39,13 @@ struct FUSERequest: @unchecked Sendable {
         }, UnsafeMutableRawPointer(bitPattern: UInt(id.rawValue)))
     }
 
+    /// The uid and gid of the process that made the request. Safe: libfuse returns a pointer into the request,
+    /// valid until the reply; the values are copied out at once.
+    var caller: Caller {
+        let context = fuse_req_ctx(raw)!.pointee
+        return Caller(uid: context.uid, gid: context.gid)
+    }
+
     // MARK: Replies. Each returns 0, or a negative errno when the kernel did not take the reply (the request
     // was interrupted and forgotten, or the connection is gone). Every one frees the request.
 
@@ -59,6 +66,16 @@ struct FUSERequest: @unchecked Sendable {
     /// Safe: libfuse copies the handle and flags out of `info` before returning.
     func replyOpen(_ info: fuse_file_info) -> Int32 {
         withUnsafePointer(to: info) { fuse_reply_open(raw, $0) }
+    }
+
+    /// CREATE's answer: the new entry and the open handle. Safe: libfuse copies both before returning.
+    func replyCreate(_ entry: fuse_entry_param, _ info: fuse_file_info) -> Int32 {
+        withUnsafePointer(to: entry) { entry in withUnsafePointer(to: info) { fuse_reply_create(raw, entry, $0) } }
+    }
+
+    /// WRITE's and COPY_FILE_RANGE's answer: the bytes taken.
+    func replyWrite(_ count: Int) -> Int32 {
+        fuse_reply_write(raw, count)
     }
 
     /// Sends `bytes` as the reply body; the kernel copies them during the call, so this is the only copy between

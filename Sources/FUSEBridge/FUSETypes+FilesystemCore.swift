@@ -85,3 +85,21 @@ extension NodeID {
         self.init(rawValue: inode)
     }
 }
+
+extension AttributeChanges {
+    /// The fields of a SETATTR that `toSet` (`FUSE_SET_ATTR_*`) marks.
+    init(_ attributes: stat, toSet: Int32) {
+        func time(_ set: Int32, now: Int32, _ value: timespec) -> Time? {
+            if toSet & now != 0 { return .now }
+            guard toSet & set != 0 else { return nil }
+            return .at(Timestamp(seconds: Int64(value.tv_sec), nanoseconds: Int32(value.tv_nsec)))
+        }
+        self.init(
+            mode: toSet & FUSE_SET_ATTR_MODE != 0 ? UInt32(attributes.st_mode) & 0o7777 : nil,
+            uid: toSet & FUSE_SET_ATTR_UID != 0 ? attributes.st_uid : nil,
+            gid: toSet & FUSE_SET_ATTR_GID != 0 ? attributes.st_gid : nil,
+            size: toSet & FUSE_SET_ATTR_SIZE != 0 ? UInt64(max(attributes.st_size, 0)) : nil,
+            accessTime: time(FUSE_SET_ATTR_ATIME, now: FUSE_SET_ATTR_ATIME_NOW, attributes.st_atim),
+            modificationTime: time(FUSE_SET_ATTR_MTIME, now: FUSE_SET_ATTR_MTIME_NOW, attributes.st_mtim))
+    }
+}

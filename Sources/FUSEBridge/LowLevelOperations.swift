@@ -1,11 +1,11 @@
 import CFuse3
 import FilesystemCore
+import NIOCore
 
 /// The table of callbacks libfuse calls, one per kernel request.
 ///
 /// Each callback only decodes its C arguments into Swift values (copying what lives on libfuse's stack) and hands
-/// them to the session's `BridgeContext`. Until the write path exists, every changing operation is refused by
-/// the core: EROFS inside snapshots and on read-only mounts, ENOSYS elsewhere.
+/// them to the session's `BridgeContext`.
 enum LowLevelOperations {
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
@@ -75,50 +75,90 @@ enum LowLevelOperations {
             let request = FUSERequest(request)
             request.context.extendedAttribute(request, node: NodeID(node), name: String(cString: name!), size: size)
         }
-        ops.setattr = { request, node, _, _, _ in
-            LowLevelOperations.refuse(request, "setattr", [node])
+        ops.setattr = { request, node, attributes, toSet, info in
+            let request = FUSERequest(request)
+            request.context.setAttributes(request, node: NodeID(node), changes: AttributeChanges(attributes!.pointee, toSet: toSet),
+                                          handle: info.map { $0.pointee.fh })
         }
-        ops.mknod = { request, parent, _, _, _ in
-            LowLevelOperations.refuse(request, "mknod", [parent])
+        ops.create = { request, parent, name, mode, info in
+            let request = FUSERequest(request)
+            request.context.create(request, parent: NodeID(parent), name: String(cString: name!), mode: UInt32(mode),
+                                   info: FileInfo(info))
         }
-        ops.mkdir = { request, parent, _, _ in
-            LowLevelOperations.refuse(request, "mkdir", [parent])
+        ops.mknod = { request, parent, name, mode, device in
+            let request = FUSERequest(request)
+            request.context.makeNode(request, parent: NodeID(parent), name: String(cString: name!), mode: UInt32(mode),
+                                     device: UInt64(device))
         }
-        ops.unlink = { request, parent, _ in
-            LowLevelOperations.refuse(request, "unlink", [parent])
+        ops.mkdir = { request, parent, name, mode in
+            let request = FUSERequest(request)
+            request.context.makeDirectory(request, parent: NodeID(parent), name: String(cString: name!), mode: UInt32(mode))
         }
-        ops.rmdir = { request, parent, _ in
-            LowLevelOperations.refuse(request, "rmdir", [parent])
+        ops.symlink = { request, target, parent, name in
+            let request = FUSERequest(request)
+            request.context.makeSymlink(request, parent: NodeID(parent), name: String(cString: name!),
+                                        target: String(cString: target!))
         }
-        ops.symlink = { request, _, parent, _ in
-            LowLevelOperations.refuse(request, "symlink", [parent])
+        ops.link = { request, node, newParent, newName in
+            let request = FUSERequest(request)
+            request.context.link(request, node: NodeID(node), to: NodeID(newParent), name: String(cString: newName!))
         }
-        ops.rename = { request, parent, _, newParent, _, _ in
-            LowLevelOperations.refuse(request, "rename", [parent, newParent])
+        ops.unlink = { request, parent, name in
+            let request = FUSERequest(request)
+            request.context.remove(request, String(cString: name!), from: NodeID(parent), directory: false)
         }
-        ops.link = { request, node, newParent, _ in
-            LowLevelOperations.refuse(request, "link", [node, newParent])
+        ops.rmdir = { request, parent, name in
+            let request = FUSERequest(request)
+            request.context.remove(request, String(cString: name!), from: NodeID(parent), directory: true)
         }
-        ops.create = { request, parent, _, _, _ in
-            LowLevelOperations.refuse(request, "create", [parent])
+        ops.rename = { request, parent, name, newParent, newName, flags in
+            let request = FUSERequest(request)
+            request.context.rename(request, parent: NodeID(parent), name: String(cString: name!), to: NodeID(newParent),
+                                   newName: String(cString: newName!), flags: RenameFlags(rawValue: flags))
         }
-        ops.setxattr = { request, node, _, _, _, _ in
-            LowLevelOperations.refuse(request, "setxattr", [node])
+        ops.write = { request, node, bytes, size, offset, info in
+            let request = FUSERequest(request)
+            // Copied out now: the buffer is libfuse's and is reused once this callback returns.
+            let data = ByteBuffer(bytes: UnsafeRawBufferPointer(start: bytes, count: size))
+            request.context.write(request, node: NodeID(node), handle: FileInfo(info).handle, offset: UInt64(offset), data: data)
         }
-        ops.removexattr = { request, node, _ in
-            LowLevelOperations.refuse(request, "removexattr", [node])
+        ops.flush = { request, node, info in
+            let request = FUSERequest(request)
+            request.context.flush(request, node: NodeID(node), handle: FileInfo(info).handle)
+        }
+        ops.fsync = { request, node, _, info in
+            let request = FUSERequest(request)
+            request.context.synchronize(request, node: NodeID(node), handle: info.map { $0.pointee.fh })
+        }
+        ops.fsyncdir = { request, node, _, _ in
+            let request = FUSERequest(request)
+            request.context.synchronize(request, node: NodeID(node), handle: nil)
+        }
+        ops.fallocate = { request, node, mode, offset, length, info in
+            let request = FUSERequest(request)
+            request.context.allocate(request, node: NodeID(node), handle: FileInfo(info).handle, mode: mode,
+                                     offset: UInt64(offset), length: UInt64(length))
+        }
+        ops.copy_file_range = { request, source, sourceOffset, sourceInfo, target, targetOffset, targetInfo, length, _ in
+            let request = FUSERequest(request)
+            request.context.copyRange(
+                request, from: NodeID(source), handle: FileInfo(sourceInfo).handle, offset: UInt64(sourceOffset),
+                to: NodeID(target), handle: FileInfo(targetInfo).handle, offset: UInt64(targetOffset), length: UInt64(length))
+        }
+        ops.setxattr = { request, node, name, value, size, flags in
+            let request = FUSERequest(request)
+            let bytes = Array(UnsafeRawBufferPointer(start: value, count: size))
+            request.context.setExtendedAttribute(request, node: NodeID(node), name: String(cString: name!), value: bytes,
+                                                 flags: flags)
+        }
+        ops.removexattr = { request, node, name in
+            let request = FUSERequest(request)
+            request.context.removeExtendedAttribute(request, node: NodeID(node), name: String(cString: name!))
         }
         ops.listxattr = { request, node, size in
             let request = FUSERequest(request)
             request.context.extendedAttributeNames(request, node: NodeID(node), size: size)
         }
         return ops
-    }
-
-    /// Answers a changing operation with the core's refusal.
-    private static func refuse(_ request: fuse_req_t?, _ operation: StaticString, _ nodes: [fuse_ino_t]) {
-        let request = FUSERequest(request)
-        let error = request.context.filesystem.refuseChange(nodes.map { NodeID($0) })
-        request.context.answer(request, operation) { $0.error(error) }
     }
 }

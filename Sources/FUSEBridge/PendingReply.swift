@@ -89,6 +89,23 @@ struct PendingReply: ~Copyable {
         }
     }
 
+    /// CREATE's answer. If the kernel did not take it, the lookup is given back and the handle closed, or the
+    /// node and the open file would live for the rest of the mount.
+    consuming func created(_ entry: Entry, _ reply: OpenReply, opened: FileInfo) {
+        let sent = request.replyCreate(fuse_entry_param(entry), opened.replying(reply))
+        if sent != 0 {
+            let filesystem = context.filesystem
+            filesystem.forget(entry.node, lookups: 1)
+            Task.detached { await filesystem.release(entry.node, handle: reply.handle) }
+        }
+        finish(sent)
+    }
+
+    consuming func written(_ count: Int) {
+        let result = request.replyWrite(count)
+        finish(result)
+    }
+
     consuming func attributes(_ reply: AttributesReply) {
         let result = request.replyAttributes(stat(reply.attributes), timeout: reply.timeout)
         finish(result)

@@ -48,5 +48,22 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         _ = slots.withLock { $0.removeValue(forKey: key) }
     }
 
+    /// Changes a value in place if it is there and current, keeping its expiry: for facts this mount changed
+    /// itself, which are no older than the rest of the value.
+    func update(_ key: Key, _ change: (inout Value) -> Void) {
+        slots.withLock { slots in
+            // Taken out while it changes, so the value is not shared and changes without a copy.
+            guard var slot = slots.removeValue(forKey: key), slot.expires > .now else { return }
+            change(&slot.value)
+            slots[key] = slot
+        }
+    }
+
+    func removeAll(where shouldRemove: (Key) -> Bool) {
+        slots.withLock { slots in
+            slots = slots.filter { !shouldRemove($0.key) }
+        }
+    }
+
     var count: Int { slots.withLock { $0.count } }
 }

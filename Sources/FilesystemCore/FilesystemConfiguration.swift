@@ -13,6 +13,14 @@ public struct FilesystemConfiguration: Sendable {
     /// Bytes per ranged GET and per cache block. 4 MiB amortizes request overhead (measured: 128 KiB requests
     /// reach half the throughput of 4 MiB ones) while keeping the first byte of a random read quick.
     public var blockSize: Int = 4 << 20
+    /// Bytes written and not yet uploaded, across the mount; writers wait while it is full. Enough for several
+    /// uploads of every busy file at once.
+    public var writeBuffer: Int = 128 << 20
+    /// Bytes per `PATCH data` of a file being written sequentially: large enough to amortize a request, small
+    /// enough that several are in flight within the write buffer.
+    public var uploadSize: Int = 8 << 20
+    /// Uploads in flight per file.
+    public var uploadsPerFile = 4
     /// Refuse every change with EROFS.
     public var readOnly = false
     /// Owner and group shown for objects whose owner is not an NFS identity (a local or SMB user).

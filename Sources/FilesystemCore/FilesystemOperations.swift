@@ -38,14 +38,102 @@ public protocol FilesystemOperations: Sendable {
     func release(_ node: NodeID, handle: UInt64) async
     func readLink(_ node: NodeID) async throws(FilesystemError) -> String
 
-    /// Why a change touching these nodes cannot be made: EROFS inside snapshots, `.snapshot` directories and
-    /// read-only mounts, ENOSYS where changes are not supported. Never does I/O.
-    func refuseChange(_ nodes: [NodeID]) -> FilesystemError
-
     func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics
     /// The value of an extended attribute; `ENODATA` when absent.
     func extendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError) -> [UInt8]
     func extendedAttributeNames(_ node: NodeID) async throws(FilesystemError) -> [String]
+
+    // MARK: Changes. Inside snapshots, `.snapshot` and read-only mounts every one fails with EROFS.
+
+    /// Creates and opens a regular file (`O_CREAT`); with `O_EXCL` in `flags` an existing name is EEXIST,
+    /// without it the existing file is opened. The entry has had one lookup added.
+    func create(_ parent: NodeID, name: String, mode: UInt32, flags: Int32, caller: Caller)
+        async throws(FilesystemError) -> (Entry, OpenReply)
+    /// mknod: a regular file, FIFO, socket or device, by the type bits of `mode`.
+    func makeNode(_ parent: NodeID, name: String, mode: UInt32, device: UInt64, caller: Caller)
+        async throws(FilesystemError) -> Entry
+    func makeDirectory(_ parent: NodeID, name: String, mode: UInt32, caller: Caller) async throws(FilesystemError) -> Entry
+    func makeSymlink(_ parent: NodeID, name: String, target: String, caller: Caller) async throws(FilesystemError) -> Entry
+    /// A new name `name` in `parent` for the file `node`.
+    func link(_ node: NodeID, to parent: NodeID, name: String) async throws(FilesystemError) -> Entry
+    func unlink(_ parent: NodeID, name: String) async throws(FilesystemError)
+    func removeDirectory(_ parent: NodeID, name: String) async throws(FilesystemError)
+    func rename(_ parent: NodeID, name: String, to newParent: NodeID, newName: String, flags: RenameFlags)
+        async throws(FilesystemError)
+
+    /// Takes `data` for the file at `offset`; it may reach the server later (write-back). Returns the bytes taken.
+    /// A failed earlier upload of this file that this handle has not been told of fails here.
+    func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: ByteBuffer) async throws(FilesystemError) -> Int
+    /// `close` of one descriptor: every pending write of the file reaches the server, and a failure of any
+    /// since this handle last heard is reported.
+    func flush(_ node: NodeID, handle: UInt64) async throws(FilesystemError)
+    /// fsync: as `flush`; `handle` is nil for a directory or a file synced without one.
+    func synchronize(_ node: NodeID, handle: UInt64?) async throws(FilesystemError)
+    func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges)
+        async throws(FilesystemError) -> AttributesReply
+    /// `flags` are `XATTR_CREATE` (fail if present) and `XATTR_REPLACE` (fail if absent).
+    func setExtendedAttribute(_ node: NodeID, name: String, value: [UInt8], flags: Int32) async throws(FilesystemError)
+    func removeExtendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError)
+    /// fallocate: only `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE` maps to the API; other modes are EOPNOTSUPP.
+    func allocate(_ node: NodeID, handle: UInt64, mode: Int32, offset: UInt64, length: UInt64) async throws(FilesystemError)
+    /// copy_file_range, done by the server: returns the bytes copied, 0 at or past the source's end.
+    func copyRange(
+        from source: NodeID, handle sourceHandle: UInt64, offset sourceOffset: UInt64,
+        to target: NodeID, handle targetHandle: UInt64, offset targetOffset: UInt64, length: UInt64
+    ) async throws(FilesystemError) -> Int
+}
+
+/// Who asked, from the request's context: new objects belong to them.
+public struct Caller: Hashable, Sendable {
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// `renameat2` flags.
+public struct RenameFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt32
+
+    public init(rawValue: UInt32) {
+        self.rawValue = rawValue
+    }
+
+    /// `RENAME_NOREPLACE`: fail with EEXIST rather than replace.
+    public static let noReplace = RenameFlags(rawValue: 1)
+    /// `RENAME_EXCHANGE`: swap two names atomically; the API has no such operation.
+    public static let exchange = RenameFlags(rawValue: 2)
+}
+
+/// What a SETATTR changes; nil leaves a field alone.
+public struct AttributeChanges: Hashable, Sendable {
+    public enum Time: Hashable, Sendable {
+        /// `UTIME_NOW`: the time of the request.
+        case now
+        case at(Timestamp)
+    }
+
+    /// Permission bits only (`07777`).
+    public var mode: UInt32?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// Truncate or extend.
+    public var size: UInt64?
+    public var accessTime: Time?
+    public var modificationTime: Time?
+
+    public init(mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: UInt64? = nil,
+                accessTime: Time? = nil, modificationTime: Time? = nil) {
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.accessTime = accessTime
+        self.modificationTime = modificationTime
+    }
 }
 
 /// A FUSE node id. The root is 1 (`FUSE_ROOT_ID`); the others mean nothing outside one mount.

@@ -58,3 +58,15 @@ extension FileType {
         }
     }
 }
+
+// SystemPackage has a `FileType` and a `FileMode` of its own; files that import it name the API's through these.
+typealias QumuloFileType = FileType
+typealias QumuloFileMode = FileMode
+
+extension FileType {
+    /// The type of an `S_IF*` value.
+    init?(modeBits: UInt32) {
+        guard let type = FileType.allCases.first(where: { $0.modeBits == modeBits }) else { return nil }
+        self = type
+    }
+}

@@ -29,13 +29,16 @@ public final class QumuloFilesystem: FilesystemOperations {
     let attributeCache = ExpiringCache<FileObject, FileAttributes>(capacity: 200_000)
     let listingCache = ExpiringCache<FileObject, DirectoryListing>(capacity: 4096)
     /// Listings being fetched, which readers use page by page as they arrive.
-    private let listingsInFlight = Mutex<[FileObject: StreamedListing]>([:])
+    let listingsInFlight = Mutex<[FileObject: StreamedListing]>([:])
     let snapshotCache = ExpiringCache<Int, [SnapshotInfo]>(capacity: 1)
     let snapshotFetches = SingleFlight<Int, [SnapshotInfo]>()
     /// For each (snapshot, live directory): the directory as the snapshot has it, or nil if it did not exist then.
     let snapshotRoots = ExpiringCache<FileObject, FileAttributes?>(capacity: 100_000)
     let blocks: BlockCache
-    private let handles = Mutex(HandleTable())
+    let writeBudget: WriteBudget
+    let handles = Mutex(HandleTable())
+    /// Every file with a handle open, shared by its handles (``OpenFile``).
+    let openFiles = Mutex<[FileObject: OpenFile]>([:])
     /// The data version the kernel last cached for each file, for `FOPEN_KEEP_CACHE`.
     private let cachedVersions = Mutex<[FileObject: String]>([:])
 
@@ -45,6 +48,7 @@ public final class QumuloFilesystem: FilesystemOperations {
         self.configuration = configuration
         self.logger = logger
         blocks = BlockCache(budget: configuration.cacheSize)
+        writeBudget = WriteBudget(limit: configuration.writeBuffer)
         let root = try await client.attributes(of: .path("/")).value
         nodes = NodeTable(rootFileID: root.id)
         attributeCache.set(root, for: FileObject(snapshot: nil, fileID: root.id), lifetime: configuration.attributeTimeout)
@@ -71,8 +75,9 @@ public final class QumuloFilesystem: FilesystemOperations {
             let negative = lifetime(of: directory) == FilesystemConfiguration.forever
                 ? FilesystemConfiguration.forever : configuration.negativeTimeout
             if let listing = listingCache.value(for: directory) {
-                guard let child = listing[name] else { return .missing(cacheFor: negative) }
-                return .found(remember(entry(for: FileObject(snapshot: directory.snapshot, fileID: child.id), child)))
+                guard let listed = listing[name] else { return .missing(cacheFor: negative) }
+                let object = FileObject(snapshot: directory.snapshot, fileID: listed.id)
+                return .found(remember(entry(for: object, attributeCache.value(for: object) ?? listed)))
             }
             let parentAttributes = try await attributes(of: directory)
             guard parentAttributes.type == .directory else { throw FilesystemError(.notDirectory, "\(directory)") }
@@ -118,16 +123,16 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
     }
 
-    public func refuseChange(_ nodes: [NodeID]) -> FilesystemError {
-        let frozen = nodes.contains { node in
+    /// Changes fail with EROFS inside snapshots and `.snapshot` directories, and anywhere on a read-only mount.
+    func checkChangeable(_ nodes: [NodeID]) throws(FilesystemError) {
+        if configuration.readOnly { throw FilesystemError(.readOnlyFileSystem, "the mount is read-only") }
+        for node in nodes {
             switch self.nodes.key(of: node) {
-            case .object(let object)?: object.snapshot != nil
-            case .snapshotDirectory?: true
-            case nil: false
+            case .object(let object)? where object.snapshot == nil: continue
+            case nil: throw FilesystemError(.staleNFSFileHandle, "unknown \(node)")
+            default: throw FilesystemError(.readOnlyFileSystem, "snapshots never change")
             }
         }
-        if frozen || configuration.readOnly { return FilesystemError(.readOnlyFileSystem, "snapshots never change") }
-        return FilesystemError(.noFunction, "changes through the mount are not supported yet")
     }
 
     public func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics {
@@ -172,7 +177,7 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
     }
 
-    private static let userPrefix = "user."
+    static let userPrefix = "user."
 
     // MARK: Directories
 
@@ -218,9 +223,11 @@ public final class QumuloFilesystem: FilesystemOperations {
             }
             let first = Int(clamping: max(offset, 2) - 2)
             for (index, child) in try await listing.children(from: first, count: limit - entries.count).enumerated() {
+                let childObject = FileObject(snapshot: object.snapshot, fileID: child.id)
+                // The attribute cache is never older than a listing, and has what this mount changed since.
                 entries.append(DirectoryEntry(
                     name: child.name, offset: UInt64(first + index + 3),
-                    entry: entry(for: FileObject(snapshot: object.snapshot, fileID: child.id), child)))
+                    entry: entry(for: childObject, attributeCache.value(for: childObject) ?? child)))
             }
             return entries
         }
@@ -276,7 +283,8 @@ public final class QumuloFilesystem: FilesystemOperations {
     }
 
     /// Fills `listing` a page at a time, each child's attributes cached on the way; once complete it goes to the
-    /// listing cache before it stops being the one in flight, so no reader in between starts another fetch.
+    /// listing cache before it stops being the one in flight, so no reader in between starts another fetch. A
+    /// listing this mount changed the directory under (``forgetListing(of:)``) is not cached.
     private func fetchListing(of directory: FileObject, into listing: StreamedListing) async {
         var outcome: Result<Void, FilesystemError> = .success(())
         do {
@@ -291,10 +299,12 @@ public final class QumuloFilesystem: FilesystemOperations {
             outcome = .failure(FilesystemError(error, "list \(directory)"))
         }
         listing.finish(outcome)
-        if case .success = outcome, let complete = try? await listing.complete() {
-            listingCache.set(complete, for: directory, lifetime: lifetime(of: directory))
+        let complete = try? await listing.complete()
+        listingsInFlight.withLock { inFlight in
+            guard inFlight[directory] === listing else { return }
+            if let complete { listingCache.set(complete, for: directory, lifetime: lifetime(of: directory)) }
+            inFlight[directory] = nil
         }
-        listingsInFlight.withLock { $0[directory] = nil }
     }
 
     // MARK: Files
@@ -302,8 +312,7 @@ public final class QumuloFilesystem: FilesystemOperations {
     public func open(_ node: NodeID, flags: Int32) async throws(FilesystemError) -> OpenReply {
         guard case .object(let object) = try key(of: node) else { throw FilesystemError(.isDirectory) }
         if flags & 0o3 != 0 /* O_WRONLY or O_RDWR */ || flags & 0o1000 != 0 /* O_TRUNC */ {
-            // Snapshots are never writable; the live write path is not built yet.
-            throw FilesystemError(.readOnlyFileSystem, "open \(object) for writing")
+            try checkChangeable([node])
         }
         // Close-to-open: a live file's attributes are fetched afresh on open, so a change made elsewhere before
         // the open is seen, whatever the attribute cache holds.
@@ -312,61 +321,112 @@ public final class QumuloFilesystem: FilesystemOperations {
         guard attributes.type == .file else {
             throw FilesystemError(attributes.type == .directory ? .isDirectory : .invalidArgument, "open \(object)")
         }
-        let version = attributes.dataRevision.map(String.init)
-            ?? "\(attributes.modificationTime.totalNanoseconds):\(attributes.size)"
-        let keepCache = cachedVersionMatches(object, version: version)
-        let file = FileHandle(
-            object: object, version: version, size: attributes.size,
-            readAhead: ReadAheadWindow(initial: configuration.blockSize, maximum: configuration.readAhead))
-        let handle = handles.withLock { $0.open(.file(file)) }
+        return openHandle(object, attributes)
+    }
+
+    /// A handle on a file whose attributes were just fetched, and whether the kernel may keep its cached pages:
+    /// only if they are of the current version, or hold this mount's own pending writes.
+    func openHandle(_ object: FileObject, _ attributes: FileAttributes) -> OpenReply {
+        let version = dataVersion(of: attributes)
+        let file = openFiles.withLock { files in
+            if let open = files[object] { return open }
+            let file = OpenFile(object: object, path: attributes.path, version: version, size: attributes.size,
+                                uploadSize: configuration.uploadSize, maxUploads: configuration.uploadsPerFile)
+            files[object] = file
+            return file
+        }
+        file.addHandle()
+        file.refresh(attributes, version: version)
+        let keepCache = cachedVersionMatches(object, version: version) || file.hasPendingWrites
+        let handle = handles.withLock {
+            $0.open(.file(FileHandle(
+                file: file, reportedFailures: file.failureCount,
+                readAhead: ReadAheadWindow(initial: configuration.blockSize, maximum: configuration.readAhead))))
+        }
         return OpenReply(handle: handle, keepCache: keepCache)
     }
 
+    /// The version blocks of a file's data are cached under.
+    func dataVersion(of attributes: FileAttributes) -> String {
+        attributes.dataRevision.map(String.init) ?? "\(attributes.modificationTime.totalNanoseconds):\(attributes.size)"
+    }
+
     public func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) async throws(FilesystemError) -> ByteBuffer {
-        let (file, prefetch) = try handles.withLock { handles throws(FilesystemError) in
-            guard case .file(var file)? = handles.handles[handle] else {
-                throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
-            }
-            let ahead = file.readAhead.observe(offset: offset, size: size, fileSize: file.size)
-            handles.handles[handle] = .file(file)
-            return (file, ahead)
+        let file = try fileHandle(handle).file
+        let view = file.readView
+        let prefetch = handles.withLock { handles in
+            guard case .file(var opened)? = handles.handles[handle] else { return UInt64(0) ..< 0 }
+            let ahead = opened.readAhead.observe(offset: offset, size: size, fileSize: view.serverSize)
+            handles.handles[handle] = .file(opened)
+            return ahead
         }
-        guard offset < file.size, size > 0 else { return ByteBuffer() }
-        let end = min(file.size, offset + UInt64(size))
+        guard offset < view.size, size > 0 else { return ByteBuffer() }
+        let end = min(view.size, offset + UInt64(size))
         let blockSize = UInt64(configuration.blockSize)
         for index in Int(prefetch.lowerBound / blockSize) ..< Int((prefetch.upperBound + blockSize - 1) / blockSize)
         where !prefetch.isEmpty {
-            let key = BlockKey(object: file.object, version: file.version, index: index)
-            blocks.prefetch(key, size: blockLength(index, fileSize: file.size)) { [self] in
-                try await fetchBlock(key, fileSize: file.size)
+            let key = BlockKey(object: file.object, version: view.version, index: index)
+            blocks.prefetch(key, size: blockLength(index, fileSize: view.serverSize)) { [self] in
+                try await fetchBlock(key, fileSize: view.serverSize)
             }
         }
-        let first = Int(offset / blockSize), last = Int((end - 1) / blockSize)
         var parts: [ByteBuffer] = []
-        do {
-            for index in first ... last {
-                let key = BlockKey(object: file.object, version: file.version, index: index)
-                let block = try await blocks.block(key, size: blockLength(index, fileSize: file.size)) { [self] in
-                    try await fetchBlock(key, fileSize: file.size)
+        let serverEnd = min(end, view.serverSize)
+        if offset < serverEnd {
+            do {
+                for index in Int(offset / blockSize) ... Int((serverEnd - 1) / blockSize) {
+                    let key = BlockKey(object: file.object, version: view.version, index: index)
+                    let block = try await blocks.block(key, size: blockLength(index, fileSize: view.serverSize)) { [self] in
+                        try await fetchBlock(key, fileSize: view.serverSize)
+                    }
+                    let blockStart = UInt64(index) * blockSize
+                    let from = Int(max(offset, blockStart) - blockStart)
+                    let to = min(Int(serverEnd - blockStart), block.readableBytes)
+                    if from < to, let slice = block.getSlice(at: block.readerIndex + from, length: to - from) {
+                        parts.append(slice)
+                    }
                 }
-                let blockStart = UInt64(index) * blockSize
-                let from = Int(max(offset, blockStart) - blockStart)
-                let to = min(Int(end - blockStart), block.readableBytes)
-                if from < to, let slice = block.getSlice(at: block.readerIndex + from, length: to - from) {
-                    parts.append(slice)
-                }
+            } catch {
+                throw FilesystemError(error, "read \(file.object) at \(offset)")
             }
-        } catch {
-            throw FilesystemError(error, "read \(file.object) at \(offset)")
         }
-        guard parts.count > 1 else { return parts.first ?? ByteBuffer() }
+        let overlays = view.overlays.filter { $0.offset < end && offset < $0.end }
+        if overlays.isEmpty, end <= view.serverSize, parts.count <= 1 { return parts.first ?? ByteBuffer() }
+        // Pending writes, or bytes past the server's end: assemble a copy and lay the newer bytes over it.
         var joined = ByteBufferAllocator().buffer(capacity: Int(end - offset))
         for part in parts { joined.writeImmutableBuffer(part) }
+        joined.writeRepeatingByte(0, count: Int(end - offset) - joined.readableBytes)
+        for overlay in overlays {
+            let from = max(offset, overlay.offset), to = min(end, overlay.end)
+            let bytes = overlay.data.getSlice(at: overlay.data.readerIndex + Int(from - overlay.offset), length: Int(to - from))!
+            joined.setBuffer(bytes, at: joined.readerIndex + Int(from - offset))
+        }
         return joined
     }
 
+    /// The last close of a handle: its file's pending writes go to the server first (a failure nobody was told of
+    /// has been logged by the upload), then the handle is gone.
     public func release(_ node: NodeID, handle: UInt64) async {
+        guard case .file(let opened)? = handles.withLock({ $0.handles[handle] }) else {
+            handles.withLock { $0.close(handle) }
+            return
+        }
+        await drain(opened.file)
         handles.withLock { $0.close(handle) }
+        if opened.file.removeHandle() {
+            openFiles.withLock { files in
+                if files[opened.file.object] === opened.file, !opened.file.hasPendingWrites {
+                    files[opened.file.object] = nil
+                }
+            }
+        }
+    }
+
+    func fileHandle(_ handle: UInt64) throws(FilesystemError) -> FileHandle {
+        guard case .file(let file)? = handles.withLock({ $0.handles[handle] }) else {
+            throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
+        }
+        return file
     }
 
     private func blockLength(_ index: Int, fileSize: UInt64) -> Int {
@@ -403,11 +463,17 @@ public final class QumuloFilesystem: FilesystemOperations {
     }
 
     /// The entry of an object with the attributes given, its node named but not counted.
+    /// A file with writes pending shows their size and time: a smaller size from the server would make the
+    /// kernel cut its own idea of the file short, and appends would land in the wrong place.
     func entry(for object: FileObject, _ attributes: FileAttributes) -> Entry {
         let node = nodes.node(for: .object(object))
         let timeout = lifetime(of: object)
-        return Entry(node: node, attributes: NodeAttributes(attributes, inode: nodes.inode(of: node), configuration: configuration),
-                     entryTimeout: timeout, attributeTimeout: timeout)
+        var shown = NodeAttributes(attributes, inode: nodes.inode(of: node), configuration: configuration)
+        if object.snapshot == nil, let pending = openFiles.withLock({ $0[object] })?.pending {
+            shown.size = max(shown.size, pending.size)
+            shown.modificationTime = max(shown.modificationTime, pending.modified)
+        }
+        return Entry(node: node, attributes: shown, entryTimeout: timeout, attributeTimeout: timeout)
     }
 
     /// Counts the lookup the kernel takes with an entry it receives.
@@ -439,10 +505,9 @@ enum HandleListing: Sendable {
 }
 
 struct FileHandle: Sendable {
-    var object: FileObject
-    /// The data revision opened; blocks of other revisions are never used.
-    var version: String
-    var size: UInt64
+    var file: OpenFile
+    /// Upload failures of the file this handle has been told of, or that came before it was opened.
+    var reportedFailures: Int
     var readAhead: ReadAheadWindow
 }
 

@@ -260,11 +260,6 @@ final class MemoryFilesystem: FilesystemOperations {
         return target
     }
 
-    /// The fixture never changes: like a core whose write path is not built.
-    func refuseChange(_ nodes: [NodeID]) -> FilesystemError {
-        FilesystemError(.noFunction)
-    }
-
     func statistics(_ node: NodeID) async throws(FilesystemError) -> FilesystemStatistics {
         count("statfs")
         return FilesystemStatistics(blockSize: 4096, totalBlocks: 1 << 20, freeBlocks: 1 << 19, availableBlocks: 1 << 19,
@@ -282,4 +277,38 @@ final class MemoryFilesystem: FilesystemOperations {
         count("listxattr")
         return try self.node(node).xattrs.keys.sorted()
     }
+}
+
+/// The fixture never changes: every change is ENOSYS, which the bridge must pass on as it is.
+extension MemoryFilesystem {
+    private var unchangeable: FilesystemError { FilesystemError(.noFunction, "the fixture is read-only") }
+
+    func create(_ parent: NodeID, name: String, mode: UInt32, flags: Int32, caller: Caller)
+        async throws(FilesystemError) -> (Entry, OpenReply) { throw unchangeable }
+    func makeNode(_ parent: NodeID, name: String, mode: UInt32, device: UInt64, caller: Caller)
+        async throws(FilesystemError) -> Entry { throw unchangeable }
+    func makeDirectory(_ parent: NodeID, name: String, mode: UInt32, caller: Caller)
+        async throws(FilesystemError) -> Entry { throw unchangeable }
+    func makeSymlink(_ parent: NodeID, name: String, target: String, caller: Caller)
+        async throws(FilesystemError) -> Entry { throw unchangeable }
+    func link(_ node: NodeID, to parent: NodeID, name: String) async throws(FilesystemError) -> Entry { throw unchangeable }
+    func unlink(_ parent: NodeID, name: String) async throws(FilesystemError) { throw unchangeable }
+    func removeDirectory(_ parent: NodeID, name: String) async throws(FilesystemError) { throw unchangeable }
+    func rename(_ parent: NodeID, name: String, to newParent: NodeID, newName: String, flags: RenameFlags)
+        async throws(FilesystemError) { throw unchangeable }
+    func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: ByteBuffer)
+        async throws(FilesystemError) -> Int { throw unchangeable }
+    func flush(_ node: NodeID, handle: UInt64) async throws(FilesystemError) {}
+    func synchronize(_ node: NodeID, handle: UInt64?) async throws(FilesystemError) {}
+    func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges)
+        async throws(FilesystemError) -> AttributesReply { throw unchangeable }
+    func setExtendedAttribute(_ node: NodeID, name: String, value: [UInt8], flags: Int32)
+        async throws(FilesystemError) { throw unchangeable }
+    func removeExtendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError) { throw unchangeable }
+    func allocate(_ node: NodeID, handle: UInt64, mode: Int32, offset: UInt64, length: UInt64)
+        async throws(FilesystemError) { throw unchangeable }
+    func copyRange(
+        from source: NodeID, handle sourceHandle: UInt64, offset sourceOffset: UInt64,
+        to target: NodeID, handle targetHandle: UInt64, offset targetOffset: UInt64, length: UInt64
+    ) async throws(FilesystemError) -> Int { throw unchangeable }
 }

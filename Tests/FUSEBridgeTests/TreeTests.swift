@@ -84,7 +84,7 @@ struct TreeTests {
         }
     }
 
-    @Test func writesAreNotImplementedYet() async throws {
+    @Test func aChangeTheFilesystemRefusesFailsWithItsErrno() async throws {
         try await TestMount.with(MemoryFilesystem(bigDirectorySize: 0)) { mount in
             let mkdir = try await mount.run("mkdir", mount.path("new-directory"))
             #expect(mkdir.status != 0)

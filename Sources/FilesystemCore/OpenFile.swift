@@ -1,0 +1,245 @@
+import NIOCore
+import QumuloAPI
+import Synchronization
+
+/// One file as this mount has it open, shared by all its handles: the data version reads are keyed by, and the
+/// written bytes that are not on the server yet (write-back, design.md §2).
+///
+/// Writes land in `dirty`, sorted disjoint extents; an extent that reaches ``uploadSize`` is taken out and sent as
+/// one `PATCH data?offset=`, several at once, never two overlapping (a later write over a range in flight waits
+/// in `dirty` until that upload ends, so the server sees writes in order). Reads see the server's bytes, then the
+/// uploads in flight, then `dirty`, so a reader always gets what was last written. A failed upload is counted;
+/// every handle is told of failures it has not heard of at its next `write`, `flush` or `fsync`.
+///
+/// A pure state machine: ``QumuloFilesystem`` performs the uploads and reports how they ended.
+final class OpenFile: Sendable {
+    struct Extent: Sendable {
+        var offset: UInt64
+        var data: ByteBuffer
+        var end: UInt64 { offset + UInt64(data.readableBytes) }
+    }
+
+    /// What a read needs: the server's version and size, and the newer bytes to lay over them, oldest first.
+    struct ReadView {
+        var version: String
+        var serverSize: UInt64
+        var size: UInt64
+        var overlays: [Extent]
+    }
+
+    /// An upload to start: its number for ``finish(_:_:)`` and its bytes.
+    struct Upload: Sendable {
+        var number: Int
+        var extent: Extent
+    }
+
+    let object: FileObject
+    /// Where the file was when opened, for log lines about it.
+    let path: String
+    let uploadSize: Int
+    let maxUploads: Int
+
+    fileprivate struct State {
+        var version: String
+        var serverSize: UInt64
+        /// The size with every pending write.
+        var size: UInt64
+        var dirty: [Extent] = []
+        var dirtyBytes = 0
+        var uploading: [Int: Extent] = [:]
+        var nextUpload = 0
+        var lastWrite: Timestamp?
+        var failures = 0
+        var lastFailure: FilesystemError?
+        /// Bumped whenever an upload ends, for ``waitForProgress(after:)``.
+        var progress = 0
+        var progressWaiters: [CheckedContinuation<Void, Never>] = []
+        var handles = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(object: FileObject, path: String, version: String, size: UInt64, uploadSize: Int, maxUploads: Int) {
+        self.object = object
+        self.path = path
+        self.uploadSize = uploadSize
+        self.maxUploads = maxUploads
+        state = Mutex(State(version: version, serverSize: size, size: size))
+    }
+
+    // MARK: Handles
+
+    func addHandle() {
+        state.withLock { $0.handles += 1 }
+    }
+
+    /// Returns whether that was the last handle.
+    func removeHandle() -> Bool {
+        state.withLock { state in
+            state.handles -= 1
+            return state.handles == 0
+        }
+    }
+
+    /// The failures so far, which a new handle starts out having heard of.
+    var failureCount: Int { state.withLock { $0.failures } }
+
+    /// The failure a handle that has heard of `seen` failures has not been told of, and the new count.
+    func unreportedFailure(seen: Int) -> (FilesystemError, Int)? {
+        state.withLock { state in
+            guard state.failures > seen, let failure = state.lastFailure else { return nil }
+            return (failure, state.failures)
+        }
+    }
+
+    // MARK: Server state
+
+    /// Takes fresh attributes from the server (an open, a change of attributes) when nothing is pending, as then
+    /// they are the whole truth; with writes pending, the local state stays.
+    func refresh(_ attributes: FileAttributes, version: String) {
+        state.withLock { state in
+            guard state.dirty.isEmpty, state.uploading.isEmpty else { return }
+            state.version = version
+            state.serverSize = attributes.size
+            state.size = attributes.size
+        }
+    }
+
+    var readView: ReadView {
+        state.withLock { state in
+            ReadView(version: state.version, serverSize: state.serverSize, size: state.size,
+                     overlays: Array(state.uploading.values) + state.dirty)
+        }
+    }
+
+    /// The size and modification time with pending writes, to show instead of the server's.
+    var pending: (size: UInt64, modified: Timestamp)? {
+        state.withLock { state in
+            guard let lastWrite = state.lastWrite, !(state.dirty.isEmpty && state.uploading.isEmpty) else { return nil }
+            return (state.size, lastWrite)
+        }
+    }
+
+    var hasPendingWrites: Bool { state.withLock { !($0.dirty.isEmpty && $0.uploading.isEmpty) } }
+
+    // MARK: Writes
+
+    /// Records a write; returns the change in dirty bytes (what the write budget must hold) and the uploads that
+    /// are now due.
+    func write(_ data: ByteBuffer, at offset: UInt64) -> (addedBytes: Int, due: [Upload]) {
+        state.withLock { state in
+            let before = state.dirtyBytes
+            state.merge(Extent(offset: offset, data: data))
+            let added = state.dirtyBytes - before
+            state.size = max(state.size, offset + UInt64(data.readableBytes))
+            state.lastWrite = .now()
+            return (added, takeUploads(&state, all: false))
+        }
+    }
+
+    /// The uploads due once one has ended: full extents, or everything when `all` (a flush).
+    func dueUploads(all: Bool) -> [Upload] {
+        state.withLock { takeUploads(&$0, all: all) }
+    }
+
+    /// Records how upload `number` ended. A success moves the server's size and version on; a failure is counted,
+    /// and its bytes are gone (the client already retried them).
+    func finish(_ number: Int, _ result: Result<(FileAttributes, String), FilesystemError>) {
+        let waiters = state.withLock { state in
+            state.uploading[number] = nil
+            switch result {
+            case .success(let (attributes, version)):
+                state.serverSize = max(state.serverSize, attributes.size)
+                // Uploads end in any order; an older revision's answer must not replace a newer one's.
+                let isOlder = UInt64(version).flatMap { new in UInt64(state.version).map { new < $0 } } ?? false
+                if !isOlder { state.version = version }
+            case .failure(let error):
+                state.failures += 1
+                state.lastFailure = error
+            }
+            state.progress += 1
+            defer { state.progressWaiters = [] }
+            return state.progressWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether nothing is pending, and the progress count to wait on otherwise.
+    var idle: (Bool, progress: Int) {
+        state.withLock { ($0.dirty.isEmpty && $0.uploading.isEmpty, $0.progress) }
+    }
+
+    /// Returns once an upload ended after progress count `progress`.
+    func waitForProgress(after progress: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state in
+                guard state.progress == progress else { return true }
+                state.progressWaiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Moves due extents from `dirty` into flight: any that does not overlap one in flight, if `all`; otherwise
+    /// only full ones, while fewer than `maxUploads` are in flight.
+    private func takeUploads(_ state: inout State, all: Bool) -> [Upload] {
+        var due: [Upload] = []
+        var index = 0
+        while index < state.dirty.count {
+            let extent = state.dirty[index]
+            let full = extent.data.readableBytes >= uploadSize
+            let room = all || state.uploading.count < maxUploads
+            let overlapsFlight = state.uploading.values.contains { $0.offset < extent.end && extent.offset < $0.end }
+            guard (all || full), room, !overlapsFlight else {
+                index += 1
+                continue
+            }
+            state.dirty.remove(at: index)
+            state.dirtyBytes -= extent.data.readableBytes
+            let number = state.nextUpload
+            state.nextUpload += 1
+            state.uploading[number] = extent
+            due.append(Upload(number: number, extent: extent))
+        }
+        return due
+    }
+}
+
+extension OpenFile.State {
+    /// Lays `new` over the dirty extents, joining it with every one it overlaps or touches, so they stay sorted,
+    /// disjoint and apart. A write that continues the extent before it (the sequential case) appends in place.
+    fileprivate mutating func merge(_ new: OpenFile.Extent) {
+        // First extent ending at or after the new start, and the first starting after the new end.
+        var low = 0, high = dirty.count
+        while low < high {
+            let middle = (low + high) / 2
+            if dirty[middle].end < new.offset { low = middle + 1 } else { high = middle }
+        }
+        var upper = low
+        while upper < dirty.count, dirty[upper].offset <= new.end { upper += 1 }
+        guard low < upper else {
+            dirty.insert(new, at: low)
+            dirtyBytes += new.data.readableBytes
+            return
+        }
+        let first = dirty[low], last = dirty[upper - 1]
+        if upper - low == 1, first.end == new.offset {
+            dirty[low].data.writeImmutableBuffer(new.data)
+            dirtyBytes += new.data.readableBytes
+            return
+        }
+        var joined = ByteBufferAllocator().buffer(capacity: Int(max(last.end, new.end) - min(first.offset, new.offset)))
+        if first.offset < new.offset {
+            joined.writeImmutableBuffer(first.data.getSlice(at: first.data.readerIndex, length: Int(new.offset - first.offset))!)
+        }
+        joined.writeImmutableBuffer(new.data)
+        if last.end > new.end {
+            let skip = Int(new.end - last.offset)
+            joined.writeImmutableBuffer(last.data.getSlice(at: last.data.readerIndex + skip, length: Int(last.end - new.end))!)
+        }
+        for extent in dirty[low ..< upper] { dirtyBytes -= extent.data.readableBytes }
+        dirty.replaceSubrange(low ..< upper, with: [OpenFile.Extent(offset: min(first.offset, new.offset), data: joined)])
+        dirtyBytes += joined.readableBytes
+    }
+}

@@ -1,0 +1,213 @@
+import QumuloAPI
+import QumuloClient
+import Synchronization
+import SystemPackage
+
+// CREATE, MKNOD, MKDIR, SYMLINK, LINK, UNLINK, RMDIR and RENAME: each one API call (plus one to give a new object
+// its caller's owner and mode when the server's defaults differ), then the caches brought in line with it.
+extension QumuloFilesystem {
+    public func create(
+        _ parent: NodeID, name: String, mode: UInt32, flags: Int32, caller: Caller
+    ) async throws(FilesystemError) -> (Entry, OpenReply) {
+        let directory = try changeableDirectory(parent)
+        let attributes: FileAttributes
+        do throws(FilesystemError) {
+            attributes = try await make(.file, named: name, in: directory, mode: mode, caller: caller) { [client] in
+                try await client.createFile(in: .id(directory.fileID), name: name).value
+            }
+        } catch where error.errno == .fileExists && flags & Self.exclusive == 0 {
+            // Created elsewhere since the kernel looked: open what is there, as open(2) without O_EXCL does.
+            guard case .found(let entry) = try await lookup(parent, name: name) else { throw error }
+            do throws(FilesystemError) {
+                return (entry, try await open(entry.node, flags: flags))
+            } catch {
+                forget(entry.node, lookups: 1)
+                throw error
+            }
+        }
+        let object = FileObject(snapshot: nil, fileID: attributes.id)
+        return (remember(entry(for: object, attributes)), openHandle(object, attributes))
+    }
+
+    public func makeNode(
+        _ parent: NodeID, name: String, mode: UInt32, device: UInt64, caller: Caller
+    ) async throws(FilesystemError) -> Entry {
+        let directory = try changeableDirectory(parent)
+        guard let type = QumuloFileType(modeBits: mode & 0o170000) else {
+            throw FilesystemError(.invalidArgument, "mknod of type \(mode & 0o170000)")
+        }
+        let attributes = try await make(type, named: name, in: directory, mode: mode, caller: caller) { [client] in
+            if type == .file { return try await client.createFile(in: .id(directory.fileID), name: name).value }
+            let numbers = type == .characterDevice || type == .blockDevice
+                ? MajorMinorNumbers(major: Self.major(of: device), minor: Self.minor(of: device)) : nil
+            return try await client.createUnixFile(in: .id(directory.fileID), name: name, type: type, device: numbers).value
+        }
+        return remember(entry(for: FileObject(snapshot: nil, fileID: attributes.id), attributes))
+    }
+
+    public func makeDirectory(
+        _ parent: NodeID, name: String, mode: UInt32, caller: Caller
+    ) async throws(FilesystemError) -> Entry {
+        let directory = try changeableDirectory(parent)
+        let attributes = try await make(.directory, named: name, in: directory, mode: mode, caller: caller) { [client] in
+            try await client.createDirectory(in: .id(directory.fileID), name: name).value
+        }
+        let object = FileObject(snapshot: nil, fileID: attributes.id)
+        // Known empty: lookups while it fills (tar, git, cp -r) are answered without asking the server.
+        listingCache.set(DirectoryListing(), for: object, lifetime: lifetime(of: object))
+        return remember(entry(for: object, attributes))
+    }
+
+    public func makeSymlink(
+        _ parent: NodeID, name: String, target: String, caller: Caller
+    ) async throws(FilesystemError) -> Entry {
+        let directory = try changeableDirectory(parent)
+        let attributes = try await make(.symlink, named: name, in: directory, mode: nil, caller: caller) { [client] in
+            try await client.createSymlink(in: .id(directory.fileID), name: name, target: target).value
+        }
+        return remember(entry(for: FileObject(snapshot: nil, fileID: attributes.id), attributes))
+    }
+
+    public func link(_ node: NodeID, to parent: NodeID, name: String) async throws(FilesystemError) -> Entry {
+        try checkChangeable([node, parent])
+        let object = try liveObject(node), directory = try liveObject(parent)
+        attributeCache.remove(object)
+        let source = try await attributes(of: object)
+        let attributes: FileAttributes
+        do {
+            attributes = try await client.createLink(in: .id(directory.fileID), name: name, to: source.path).value
+        } catch {
+            throw FilesystemError(error, "link \(source.path) as \(name) in \(directory)")
+        }
+        added(attributes, named: name, to: directory)
+        return remember(entry(for: object, attributes))
+    }
+
+    public func unlink(_ parent: NodeID, name: String) async throws(FilesystemError) {
+        try await remove(name, from: parent)
+    }
+
+    public func removeDirectory(_ parent: NodeID, name: String) async throws(FilesystemError) {
+        try await remove(name, from: parent)
+    }
+
+    public func rename(
+        _ parent: NodeID, name: String, to newParent: NodeID, newName: String, flags: RenameFlags
+    ) async throws(FilesystemError) {
+        try checkChangeable([parent, newParent])
+        guard !flags.contains(.exchange) else { throw FilesystemError(.invalidArgument, "the API cannot exchange names") }
+        let from = try liveObject(parent), to = try liveObject(newParent)
+        let source = try await attributes(of: from).path + name
+        let replaced = childID(named: newName, in: to)
+        let moved: FileAttributes
+        do {
+            moved = try await client.rename(source, to: .id(to.fileID), name: newName,
+                                            clobber: !flags.contains(.noReplace)).value
+        } catch {
+            throw FilesystemError(error, "rename \(source) to \(newName) in \(to)")
+        }
+        removed(name, from: from)
+        if let replaced { attributeCache.remove(FileObject(snapshot: nil, fileID: replaced)) }
+        if moved.type == .directory {
+            // Every cached path below it is wrong now, and lookups build paths from them.
+            attributeCache.removeAll { $0.snapshot == nil }
+            listingCache.removeAll { $0.snapshot == nil }
+        }
+        added(moved, named: newName, to: to)
+    }
+
+    // MARK: Helpers
+
+    /// Creates an object with `request`, then gives it the caller's owner and group and `mode`'s permission bits
+    /// where the server chose otherwise, and records it in its directory.
+    private func make(
+        _ type: QumuloFileType, named name: String, in directory: FileObject, mode: UInt32?, caller: Caller,
+        _ request: @Sendable () async throws -> FileAttributes
+    ) async throws(FilesystemError) -> FileAttributes {
+        guard name.utf8.count <= QumuloAPI.maxNameBytes else { throw FilesystemError(.fileNameTooLong, name) }
+        var attributes: FileAttributes
+        do {
+            attributes = try await request()
+        } catch {
+            throw FilesystemError(error, "create \(name) in \(directory)")
+        }
+        let object = FileObject(snapshot: nil, fileID: attributes.id)
+        let permissions = mode.map { QumuloFileMode(rawValue: $0) }
+        let owner = IdentityDetails(idType: .nfsUID, idValue: String(caller.uid))
+        let group = IdentityDetails(idType: .nfsGID, idValue: String(caller.gid))
+        var change = SetAttributesRequest()
+        if let permissions, permissions != attributes.mode { change.mode = permissions }
+        if attributes.ownerDetails != owner { change.ownerDetails = owner }
+        if attributes.groupDetails != group { change.groupDetails = group }
+        if change != SetAttributesRequest() {
+            do {
+                attributes = try await client.setAttributes(of: .id(object.fileID), change).value
+            } catch {
+                // Half made is worse than not made: the caller gets the error, and no object they cannot own.
+                try? await client.delete(.id(object.fileID))
+                throw FilesystemError(error, "set owner and mode of new \(name) in \(directory)")
+            }
+        }
+        added(attributes, named: name, to: directory)
+        return attributes
+    }
+
+    /// UNLINK and RMDIR: the server tells a file from a directory, and a full directory from an empty one.
+    private func remove(_ name: String, from parent: NodeID) async throws(FilesystemError) {
+        try checkChangeable([parent])
+        let directory = try liveObject(parent)
+        let child = childID(named: name, in: directory)
+        do {
+            try await client.unlink(name, from: .id(directory.fileID))
+        } catch {
+            throw FilesystemError(error, "remove \(name) from \(directory)")
+        }
+        removed(name, from: directory)
+        // Its link count changed, if other names still lead to it.
+        if let child { attributeCache.remove(FileObject(snapshot: nil, fileID: child)) }
+    }
+
+    /// The directory a new entry goes into, which must be live.
+    private func changeableDirectory(_ parent: NodeID) throws(FilesystemError) -> FileObject {
+        try checkChangeable([parent])
+        return try liveObject(parent)
+    }
+
+    /// A child's id if this mount knows it without asking: from the directory's listing or its attributes.
+    private func childID(named name: String, in directory: FileObject) -> String? {
+        listingCache.value(for: directory)?[name]?.id
+    }
+
+    /// A new name in `directory`: its cached listing gains it, and its own attributes (times, link count) are stale.
+    private func added(_ child: FileAttributes, named name: String, to directory: FileObject) {
+        var child = child
+        child.name = name
+        attributeCache.set(child, for: FileObject(snapshot: nil, fileID: child.id), lifetime: configuration.attributeTimeout)
+        attributeCache.remove(directory)
+        listingCache.update(directory) { $0.add(child) }
+        abandonFetch(of: directory)
+    }
+
+    /// A name gone from `directory`: its listing is dropped (cheaper than finding the name in it).
+    private func removed(_ name: String, from directory: FileObject) {
+        attributeCache.remove(directory)
+        listingCache.remove(directory)
+        abandonFetch(of: directory)
+    }
+
+    /// A listing being fetched while this mount changes the directory may miss the change: it is not cached.
+    private func abandonFetch(of directory: FileObject) {
+        _ = listingsInFlight.withLock { $0.removeValue(forKey: directory) }
+    }
+
+    static let exclusive: Int32 = 0o200
+
+    /// glibc's `major` and `minor`, the inverse of ``NodeAttributes/makeDevice(major:minor:)``.
+    static func major(of device: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: (device >> 32) & 0xFFFF_F000 | (device >> 8) & 0xFFF)
+    }
+
+    static func minor(of device: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: (device >> 12) & 0xFFFF_FF00 | device & 0xFF)
+    }
+}

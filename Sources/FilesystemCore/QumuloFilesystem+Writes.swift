@@ -1,0 +1,233 @@
+import Logging
+import NIOCore
+import QumuloAPI
+import QumuloClient
+import Synchronization
+import SystemPackage
+
+// WRITE, FLUSH, FSYNC, SETATTR, SETXATTR, REMOVEXATTR, FALLOCATE and COPY_FILE_RANGE: changes to what a file
+// holds. Data goes through ``OpenFile`` (write-back); everything else is one API call, after the file's pending
+// writes have reached the server wherever the order matters.
+extension QumuloFilesystem {
+    public func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: ByteBuffer) async throws(FilesystemError) -> Int {
+        try checkChangeable([node])
+        let file = try reportFailures(handle)
+        await writeBudget.acquire(data.readableBytes)
+        let (added, due) = file.write(data, at: offset)
+        writeBudget.release(data.readableBytes - added)
+        startUploads(due, of: file)
+        return data.readableBytes
+    }
+
+    public func flush(_ node: NodeID, handle: UInt64) async throws(FilesystemError) {
+        let file = try fileHandle(handle).file
+        await drain(file)
+        _ = try reportFailures(handle)
+    }
+
+    public func synchronize(_ node: NodeID, handle: UInt64?) async throws(FilesystemError) {
+        guard let handle else {
+            if case .object(let object) = try key(of: node), let file = openFiles.withLock({ $0[object] }) {
+                await drain(file)
+            }
+            return
+        }
+        try await flush(node, handle: handle)
+    }
+
+    public func setAttributes(
+        _ node: NodeID, handle: UInt64?, _ changes: AttributeChanges
+    ) async throws(FilesystemError) -> AttributesReply {
+        try checkChangeable([node])
+        let object = try liveObject(node)
+        let file = openFiles.withLock { $0[object] }
+        // A truncate or a time set must come after the writes before it, or an upload would undo it.
+        if let file, changes.size != nil || changes.modificationTime != nil { await drain(file) }
+        let now = Timestamp.now()
+        func time(_ change: AttributeChanges.Time?) -> Timestamp? {
+            switch change {
+            case .now?: now
+            case .at(let time)?: time
+            case nil: nil
+            }
+        }
+        let request = SetAttributesRequest(
+            mode: changes.mode.map { QumuloFileMode(rawValue: $0) },
+            ownerDetails: changes.uid.map { IdentityDetails(idType: .nfsUID, idValue: String($0)) },
+            groupDetails: changes.gid.map { IdentityDetails(idType: .nfsGID, idValue: String($0)) },
+            size: changes.size, accessTime: time(changes.accessTime), modificationTime: time(changes.modificationTime))
+        let attributes = try await changeAttributes(of: object, request)
+        return AttributesReply(attributes: entry(for: object, attributes).attributes, timeout: lifetime(of: object))
+    }
+
+    public func setExtendedAttribute(_ node: NodeID, name: String, value: [UInt8], flags: Int32) async throws(FilesystemError) {
+        try checkChangeable([node])
+        let object = try liveObject(node)
+        let key = try userMetadataKey(name)
+        if flags & (Self.xattrCreate | Self.xattrReplace) != 0 {
+            let exists: Bool
+            do throws(FilesystemError) {
+                _ = try await extendedAttribute(node, name: name)
+                exists = true
+            } catch where error.errno == .noData {
+                exists = false
+            }
+            if exists, flags & Self.xattrCreate != 0 { throw FilesystemError(.fileExists, "\(name) is set") }
+            if !exists, flags & Self.xattrReplace != 0 { throw FilesystemError(.noData, "\(name) is not set") }
+        }
+        do {
+            try await client.setUserMetadata(of: .id(object.fileID), type: .generic, key: key, value: value)
+        } catch {
+            throw FilesystemError(error, "setxattr \(name) of \(object)")
+        }
+        attributeCache.remove(object)
+    }
+
+    public func removeExtendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError) {
+        try checkChangeable([node])
+        let object = try liveObject(node)
+        do {
+            try await client.deleteUserMetadata(of: .id(object.fileID), type: .generic, key: try userMetadataKey(name))
+        } catch {
+            let failure = FilesystemError(error, "removexattr \(name) of \(object)")
+            throw failure.errno == .noSuchFileOrDirectory ? FilesystemError(.noData, failure.message) : failure
+        }
+        attributeCache.remove(object)
+    }
+
+    public func allocate(
+        _ node: NodeID, handle: UInt64, mode: Int32, offset: UInt64, length: UInt64
+    ) async throws(FilesystemError) {
+        try checkChangeable([node])
+        guard mode == Self.punchHoleKeepingSize else {
+            throw FilesystemError(.notSupported, "fallocate mode \(mode): the API only punches holes")
+        }
+        let file = try fileHandle(handle).file
+        await drain(file)
+        do {
+            let attributes = try await client.punchHole(.id(file.object.fileID), offset: offset, size: length).value
+            remember(attributes, of: file.object)
+        } catch {
+            throw FilesystemError(error, "punch hole in \(file.path)")
+        }
+    }
+
+    /// A server-side copy (`copy-chunk`): restoring a file from `.snapshot` moves no file data through the mount.
+    public func copyRange(
+        from source: NodeID, handle sourceHandle: UInt64, offset sourceOffset: UInt64,
+        to target: NodeID, handle targetHandle: UInt64, offset targetOffset: UInt64, length: UInt64
+    ) async throws(FilesystemError) -> Int {
+        try checkChangeable([target])
+        let from = try fileHandle(sourceHandle).file, to = try fileHandle(targetHandle).file
+        // The server copies what it has: both files' pending writes go first.
+        await drain(from)
+        await drain(to)
+        let sourceSize = from.readView.size
+        let count = min(length, sourceSize - min(sourceSize, sourceOffset), Self.largestCopy)
+        guard count > 0 else { return 0 }
+        do {
+            try await client.copy(
+                CopyChunkRequest(sourceID: from.object.fileID, sourceSnapshot: from.object.snapshot,
+                                 sourceOffset: sourceOffset, targetOffset: targetOffset, length: count),
+                into: .id(to.object.fileID))
+            let attributes = try await client.attributes(of: .id(to.object.fileID)).value
+            remember(attributes, of: to.object)
+        } catch {
+            throw FilesystemError(error, "copy \(count) bytes from \(from.path) to \(to.path)")
+        }
+        return Int(count)
+    }
+
+    // MARK: Uploads
+
+    /// Starts each upload in a Task of its own, not the caller's: a writer interrupted by a signal must not
+    /// cancel bytes it already handed over. Each one ends by starting the uploads that became due.
+    func startUploads(_ uploads: [OpenFile.Upload], of file: OpenFile) {
+        for upload in uploads {
+            Task { [self] in
+                let extent = upload.extent
+                let result: Result<(FileAttributes, String), FilesystemError>
+                do {
+                    let attributes = try await client.write(.id(file.object.fileID), offset: extent.offset, extent.data).value
+                    attributeCache.set(attributes, for: file.object, lifetime: lifetime(of: file.object))
+                    result = .success((attributes, dataVersion(of: attributes)))
+                } catch {
+                    let failure = FilesystemError(error, "write \(extent.data.readableBytes) bytes at \(extent.offset) of \(file.path)")
+                    logger.error("write failed", metadata: [
+                        "file.path": "\(file.path)", "file.offset": "\(extent.offset)",
+                        "file.bytes": "\(extent.data.readableBytes)", "error": "\(failure)",
+                    ])
+                    result = .failure(failure)
+                }
+                file.finish(upload.number, result)
+                writeBudget.release(extent.data.readableBytes)
+                startUploads(file.dueUploads(all: false), of: file)
+            }
+        }
+    }
+
+    /// Returns once every write of `file` so far has reached the server or failed.
+    func drain(_ file: OpenFile) async {
+        while true {
+            startUploads(file.dueUploads(all: true), of: file)
+            let (idle, progress) = file.idle
+            if idle { return }
+            await file.waitForProgress(after: progress)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The handle's file, after throwing the first upload failure of it that the handle has not been told of.
+    @discardableResult
+    func reportFailures(_ handle: UInt64) throws(FilesystemError) -> OpenFile {
+        let opened = try fileHandle(handle)
+        guard let (failure, count) = opened.file.unreportedFailure(seen: opened.reportedFailures) else { return opened.file }
+        handles.withLock { handles in
+            if case .file(var current)? = handles.handles[handle] {
+                current.reportedFailures = count
+                handles.handles[handle] = .file(current)
+            }
+        }
+        throw failure
+    }
+
+    /// `PATCH info/attributes` and everything that follows from its answer.
+    func changeAttributes(of object: FileObject, _ request: SetAttributesRequest) async throws(FilesystemError) -> FileAttributes {
+        do {
+            let attributes = try await client.setAttributes(of: .id(object.fileID), request).value
+            remember(attributes, of: object)
+            return attributes
+        } catch {
+            throw FilesystemError(error, "set attributes of \(object)")
+        }
+    }
+
+    /// Attributes the server answered a change with: cached, and the open file's size and version moved on.
+    func remember(_ attributes: FileAttributes, of object: FileObject) {
+        attributeCache.set(attributes, for: object, lifetime: lifetime(of: object))
+        openFiles.withLock { $0[object] }?.refresh(attributes, version: dataVersion(of: attributes))
+    }
+
+    func liveObject(_ node: NodeID) throws(FilesystemError) -> FileObject {
+        guard case .object(let object) = try key(of: node), object.snapshot == nil else {
+            throw FilesystemError(.readOnlyFileSystem, "snapshots never change")
+        }
+        return object
+    }
+
+    /// The user-metadata key of a `user.*` name; other namespaces cannot be set here.
+    func userMetadataKey(_ name: String) throws(FilesystemError) -> String {
+        guard name.hasPrefix(Self.userPrefix), name.count > Self.userPrefix.count else {
+            throw FilesystemError(.notSupported, "only user.* extended attributes are kept")
+        }
+        return String(name.dropFirst(Self.userPrefix.count))
+    }
+
+    static let xattrCreate: Int32 = 1
+    static let xattrReplace: Int32 = 2
+    /// `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`, the one combination the kernel allows for punching.
+    static let punchHoleKeepingSize: Int32 = 0x02 | 0x01
+    /// Bytes one COPY_FILE_RANGE copies at most; the kernel's reply carries a 32-bit count, and `cp` asks again.
+    static let largestCopy: UInt64 = 1 << 30
+}
