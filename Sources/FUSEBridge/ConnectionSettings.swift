@@ -40,6 +40,9 @@ extension BridgeContext {
         ("EXPORT_SUPPORT", FUSE_CAP_EXPORT_SUPPORT),
         // The kernel would trust its own size and mtime on a namespace others change (design.md §2).
         ("WRITEBACK_CACHE", FUSE_CAP_WRITEBACK_CACHE),
+        // Without it the kernel truncates with a SETATTR before OPEN, through the one path that orders a
+        // truncation after the file's pending writes.
+        ("ATOMIC_O_TRUNC", FUSE_CAP_ATOMIC_O_TRUNC),
     ]
 
     /// INIT: sets the sizes and capabilities from the configuration, logs them once, and wakes `mount`.

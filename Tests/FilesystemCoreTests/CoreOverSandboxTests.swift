@@ -15,7 +15,10 @@ struct CoreHarness {
     let client: QumuloClient
     let sandbox: InProcessSandbox
 
-    static func run(cacheSize: Int = 256 << 20, _ body: (CoreHarness) async throws -> Void) async throws {
+    static func run(
+        cacheSize: Int = 256 << 20, configure: (inout FilesystemConfiguration) -> Void = { _ in },
+        _ body: (CoreHarness) async throws -> Void
+    ) async throws {
         let sandbox = try await InProcessSandbox.start()
         var clientConfiguration = QumuloClientConfiguration(endpoint: try Endpoint(url: sandbox.url))
         clientConfiguration.trust = .caCertificate(path: sandbox.certificatePath)
@@ -28,6 +31,7 @@ struct CoreHarness {
             var configuration = FilesystemConfiguration(cacheSize: cacheSize)
             configuration.blockSize = 1 << 20
             configuration.readAhead = 8 << 20
+            configure(&configuration)
             let filesystem = try await QumuloFilesystem(client: client, configuration: configuration, logger: logger)
             try await body(CoreHarness(filesystem: filesystem, client: client, sandbox: sandbox))
         } catch {

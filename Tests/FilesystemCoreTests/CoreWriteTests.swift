@@ -1,0 +1,195 @@
+@testable import FilesystemCore
+import NIOCore
+import QumuloAPI
+import QumuloClient
+import SandboxTestSupport
+import SystemPackage
+import Testing
+
+/// ``OpenFile`` on its own: whatever the order and overlap of writes, what a reader sees is what was written last.
+@Suite struct OpenFileTests {
+    @Test(arguments: [1, 2, 3, 4]) func readersSeeTheLatestBytesWhateverTheOverlaps(seed: UInt64) {
+        var random = SplitMix(seed: seed)
+        let file = OpenFile(object: FileObject(snapshot: nil, fileID: "9"), path: "/f", version: "1", size: 0,
+                            uploadSize: .max, maxUploads: 4)
+        var model: [UInt8] = []
+        var dirty = 0
+        for step in 0 ..< 300 {
+            let offset = Int(random.next() % 4096), length = Int(random.next() % 700) + 1
+            let byte = UInt8(truncatingIfNeeded: step)
+            let (added, due) = file.write(ByteBuffer(repeating: byte, count: length), at: UInt64(offset))
+            #expect(due.isEmpty)
+            dirty += added
+            if model.count < offset + length { model += [UInt8](repeating: 0, count: offset + length - model.count) }
+            model.replaceSubrange(offset ..< offset + length, with: repeatElement(byte, count: length))
+
+            let view = file.readView
+            #expect(view.size == UInt64(model.count))
+            var seen = [UInt8](repeating: 0, count: Int(view.size))
+            for overlay in view.overlays {
+                seen.replaceSubrange(Int(overlay.offset) ..< Int(overlay.end), with: overlay.data.readableBytesView)
+            }
+            #expect(seen == model, "step \(step)")
+            let extents = view.overlays.sorted { $0.offset < $1.offset }
+            #expect(zip(extents, extents.dropFirst()).allSatisfy { $0.end < $1.offset }, "extents stay disjoint and apart")
+            #expect(extents.reduce(0) { $0 + $1.data.readableBytes } == dirty, "the budget holds exactly the dirty bytes")
+        }
+    }
+
+    @Test func fullExtentsLeaveWithoutOverlappingOnesInFlight() {
+        let file = OpenFile(object: FileObject(snapshot: nil, fileID: "9"), path: "/f", version: "1", size: 0,
+                            uploadSize: 4, maxUploads: 2)
+        let first = file.write(ByteBuffer(string: "abcd"), at: 0).due
+        #expect(first.map(\.extent.offset) == [0])
+        // Over the range in flight: it waits in `dirty` even when full.
+        #expect(file.write(ByteBuffer(string: "wxyz"), at: 2).due.isEmpty)
+        #expect(file.readView.overlays.count == 2)
+        file.finish(first[0].number, .success((attributes(size: 4), "2")))
+        let next = file.dueUploads(all: false)
+        #expect(next.map(\.extent.offset) == [2])
+        file.finish(next[0].number, .failure(FilesystemError(.noSpace)))
+        #expect(file.idle.0)
+        #expect(file.unreportedFailure(seen: 0)?.0.errno == .noSpace)
+        #expect(file.unreportedFailure(seen: 1) == nil)
+    }
+}
+
+/// The write path of the core against a real sandbox.
+@Suite struct CoreWriteTests {
+    @Test func pendingWritesAreReadBackAndReachTheServerOnFlush() async throws {
+        try await CoreHarness.run(configure: { $0.uploadSize = 1 << 20 }) { core in
+            let root = NodeID.root
+            let (entry, opened) = try await core.filesystem.create(root, name: "data.bin", mode: 0o640, flags: 0o1,
+                                                                   caller: Caller(uid: 1000, gid: 100))
+            let node = entry.node, handle = opened.handle
+            var model = [UInt8](repeating: 0, count: 5 << 20)
+            var random = SplitMix(seed: 7)
+            for index in model.indices { model[index] = UInt8(truncatingIfNeeded: random.next()) }
+            // Out of order, with a gap filled last and an overwrite across a chunk boundary.
+            for range in [(2 << 20) ..< (5 << 20), 0 ..< (1 << 20), (1 << 20) ..< (2 << 20), 1_000_000 ..< 1_100_000] {
+                let written = try await core.filesystem.write(node, handle: handle, offset: UInt64(range.lowerBound),
+                                                              data: ByteBuffer(bytes: model[range]))
+                #expect(written == range.count)
+            }
+            #expect(try await core.filesystem.attributes(of: node).attributes.size == UInt64(model.count))
+            let before = try await core.filesystem.read(node, handle: handle, offset: 900_000, size: 300_000)
+            #expect(Array(before.readableBytesView) == Array(model[900_000 ..< 1_200_000]))
+
+            try await core.filesystem.flush(node, handle: handle)
+            await core.filesystem.release(node, handle: handle)
+            let server = try await core.client.attributes(of: .path("/data.bin")).value
+            #expect(server.size == UInt64(model.count))
+            #expect(server.mode.rawValue == 0o640)
+            #expect(server.ownerDetails == IdentityDetails(idType: .nfsUID, idValue: "1000"))
+            #expect(server.groupDetails == IdentityDetails(idType: .nfsGID, idValue: "100"))
+            let stored = try await core.client.read(.path("/data.bin"), offset: 0, length: model.count)
+            #expect(Array(stored.readableBytesView) == model)
+            #expect(core.filesystem.writeBudget.used == 0)
+        }
+    }
+
+    @Test func aFailedUploadIsReportedToEveryHandleOnce() async throws {
+        try await CoreHarness.run { core in
+            let (entry, opened) = try await core.filesystem.create(.root, name: "doomed", mode: 0o644, flags: 0o1,
+                                                                   caller: Caller(uid: 0, gid: 0))
+            let other = try await core.filesystem.open(entry.node, flags: 0o1).handle
+            _ = try await core.filesystem.write(entry.node, handle: opened.handle, offset: 0, data: ByteBuffer(string: "lost"))
+            try await core.client.unlink("doomed", from: .path("/"))
+            await expectErrno(.noSuchFileOrDirectory) { try await core.filesystem.flush(entry.node, handle: opened.handle) }
+            try await core.filesystem.flush(entry.node, handle: opened.handle)
+            await expectErrno(.noSuchFileOrDirectory) {
+                _ = try await core.filesystem.write(entry.node, handle: other, offset: 4, data: ByteBuffer(string: "x"))
+            }
+            await core.filesystem.release(entry.node, handle: opened.handle)
+            await core.filesystem.release(entry.node, handle: other)
+        }
+    }
+
+    @Test func namespaceChangesKeepNamesLinksAndErrorsRight() async throws {
+        try await CoreHarness.run { core in
+            let fs = core.filesystem, caller = Caller(uid: 0, gid: 0)
+            let directory = try await fs.makeDirectory(.root, name: "dir", mode: 0o750, caller: caller)
+            #expect(directory.attributes.mode == 0o040750)
+            let (file, opened) = try await fs.create(directory.node, name: "a", mode: 0o644, flags: 0o1, caller: caller)
+            await fs.release(file.node, handle: opened.handle)
+            let link = try await fs.link(file.node, to: .root, name: "b")
+            #expect(link.attributes.linkCount == 2)
+            #expect(try await fs.attributes(of: file.node).attributes.linkCount == 2)
+            await expectErrno(.directoryNotEmpty) { try await fs.removeDirectory(.root, name: "dir") }
+            let other = try await fs.makeNode(directory.node, name: "other", mode: 0o100600, device: 0, caller: caller)
+            #expect(other.attributes.mode == 0o100600)
+            await expectErrno(.fileExists) {
+                try await fs.rename(.root, name: "b", to: directory.node, newName: "other", flags: .noReplace)
+            }
+            await expectErrno(.invalidArgument) { try await fs.rename(.root, name: "b", to: directory.node, newName: "a", flags: .exchange) }
+            try await fs.rename(.root, name: "b", to: directory.node, newName: "c", flags: [])
+            try await fs.unlink(directory.node, name: "a")
+            #expect(try await fs.attributes(of: file.node).attributes.linkCount == 1)
+            #expect(try await core.list(directory.node).map(\.name) == [".", "..", "c", "other"])
+            guard case .missing = try await fs.lookup(directory.node, name: "a") else {
+                Issue.record("an unlinked name is still found")
+                return
+            }
+            let symlink = try await fs.makeSymlink(directory.node, name: "s", target: "../elsewhere", caller: caller)
+            #expect(try await fs.readLink(symlink.node) == "../elsewhere")
+            let fifo = try await fs.makeNode(directory.node, name: "p", mode: 0o010600, device: 0, caller: caller)
+            #expect(fifo.attributes.mode == 0o010600)
+            let snapshots = try await core.walk("/dir/.snapshot")
+            await expectErrno(.readOnlyFileSystem) { _ = try await fs.makeDirectory(snapshots.node, name: "x", mode: 0o755, caller: caller) }
+        }
+    }
+
+    @Test func truncateAndPunchHoleComeAfterPendingWrites() async throws {
+        try await CoreHarness.run { core in
+            let fs = core.filesystem
+            let (entry, opened) = try await fs.create(.root, name: "t", mode: 0o644, flags: 0o2, caller: Caller(uid: 0, gid: 0))
+            _ = try await fs.write(entry.node, handle: opened.handle, offset: 0, data: ByteBuffer(repeating: 7, count: 100))
+            let truncated = try await fs.setAttributes(entry.node, handle: opened.handle, AttributeChanges(size: 50))
+            #expect(truncated.attributes.size == 50)
+            try await fs.allocate(entry.node, handle: opened.handle, mode: 0x03, offset: 10, length: 20)
+            await expectErrno(.notSupported) { try await fs.allocate(entry.node, handle: opened.handle, mode: 0, offset: 0, length: 10) }
+            let bytes = try await fs.read(entry.node, handle: opened.handle, offset: 0, size: 100)
+            #expect(Array(bytes.readableBytesView) == [UInt8](repeating: 7, count: 10) + [UInt8](repeating: 0, count: 20)
+                + [UInt8](repeating: 7, count: 20))
+            await fs.release(entry.node, handle: opened.handle)
+        }
+    }
+
+    @Test func copyFromASnapshotMovesNoDataThroughTheClient() async throws {
+        try await CoreHarness.run { core in
+            let client = core.client
+            _ = try await client.createFile(in: .path("/"), name: "big")
+            let original = ByteBuffer(repeating: 0x5A, count: 8 << 20)
+            _ = try await client.write(.path("/big"), offset: 0, original)
+            let snapshot = try await client.createSnapshot(nameSuffix: "before")
+            _ = try await client.replace(.path("/big"), with: ByteBuffer(string: "damaged"))
+
+            let fs = core.filesystem
+            let old = try await core.walk("/.snapshot/\(snapshot.name)/big")
+            let source = try await fs.open(old.node, flags: 0).handle
+            let (target, opened) = try await fs.create(.root, name: "restored", mode: 0o644, flags: 0o1, caller: Caller(uid: 0, gid: 0))
+            let before = client.metrics
+            var copied = 0
+            while true {
+                let count = try await fs.copyRange(from: old.node, handle: source, offset: UInt64(copied), to: target.node,
+                                                   handle: opened.handle, offset: UInt64(copied), length: 1 << 40)
+                if count == 0 { break }
+                copied += count
+            }
+            let after = client.metrics
+            #expect(copied == original.readableBytes)
+            #expect(after.bytesRead - before.bytesRead < 64 << 10 && after.bytesWritten - before.bytesWritten < 64 << 10)
+            await fs.release(old.node, handle: source)
+            await fs.release(target.node, handle: opened.handle)
+            let restored = try await client.read(.path("/restored"), offset: 0, length: original.readableBytes)
+            #expect(restored == original)
+        }
+    }
+}
+
+/// Attributes of a plain file of `size` bytes.
+private func attributes(size: UInt64) -> FileAttributes {
+    FileAttributes(id: "9", name: "f", path: "/f", type: .file, mode: FileMode(rawValue: 0o644), owner: 0, group: 0, size: size,
+                   blocks: 0, datablocks: 0, metablocks: 0, numLinks: 1, childCount: 0, accessTime: .now(),
+                   modificationTime: .now(), changeTime: .now(), creationTime: .now())
+}
