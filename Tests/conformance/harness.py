@@ -103,10 +103,12 @@ def all_sandboxes() -> list['Sandbox']:
 class Sandbox:
     """One qfuse-sandbox process serving `root`. Always stopped by PID (see stop())."""
 
-    def __init__(self, root: Path, log_dir: Path, password: str = PASSWORD):
+    def __init__(self, root: Path, log_dir: Path, password: str = PASSWORD,
+                 args: Sequence[str] = ()):
         self.root = Path(root)
         self.log_dir = Path(log_dir)
         self.password = password
+        self.args = [str(a) for a in args]  # more command-line options, e.g. ['--capacity', '8388608']
         self.proc: Optional[subprocess.Popen] = None
         self.host = '127.0.0.1'
         self.port: Optional[int] = None
@@ -140,7 +142,7 @@ class Sandbox:
         self.stdout_lines = []
         self._ready = threading.Event()
         cmd = [str(SANDBOX_BIN), '--root', str(self.root), '--host', '127.0.0.1',
-               '--port', str(port)]
+               '--port', str(port), *self.args]
         for attempt in range(30):
             try:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -232,6 +234,16 @@ class Sandbox:
             return ''
         data = self._stderr_path.read_bytes()
         return data[-n:].decode('utf-8', 'replace')
+
+
+def sandbox_help() -> str:
+    """`qfuse-sandbox --help`, to tell whether this build has an option ('' if it cannot run)."""
+    try:
+        p = subprocess.run([str(SANDBOX_BIN), '--help'], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ''
+    return p.stdout.decode('utf-8', 'replace')
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,7 +119,28 @@ def run(argv: Sequence[Any], *, timeout: float = TOOL_TIMEOUT_S, cwd: Optional[P
         pytest.fail(f'$ {" ".join(argv)}\ndid not finish within {timeout}s and was killed.\n'
                     f'stdout: {(out or b"")[-1500:]!r}\nstderr: {(err or b"")[-1500:]!r}',
                     pytrace=False)
+    except BaseException:
+        # Interrupted (the test's own time limit, Ctrl-C): the command must not outlive the test.
+        reap(proc)
+        raise
     return Ran(argv, proc.returncode, out, err.decode('utf-8', 'replace'), time.monotonic() - t0)
+
+
+def reap(proc: subprocess.Popen) -> None:
+    """Kill a child started with start_new_session=True and wait for it, boundedly: if SIGKILL does
+    not end it (a request stuck in the kernel), abort the FUSE connections of this session's mounts."""
+    if proc.poll() is not None:
+        return
+    _kill_group(proc)
+    try:
+        proc.wait(KILL_WAIT_S)
+    except subprocess.TimeoutExpired:
+        for m in list(Mount.live):
+            m.abort_connection(f'pid {proc.pid} did not die after SIGKILL')
+        try:
+            proc.wait(KILL_WAIT_S)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def ok(argv: Sequence[Any], **kw) -> Ran:
@@ -651,6 +672,40 @@ def not_read_only(attempts: dict[str, list[str]], mount: 'Mount') -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Fixtures
 # ---------------------------------------------------------------------------------------------
+
+class TestTimeLimit(Exception):
+    """Raised into a test that ran past its @pytest.mark.timeout."""
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: takes minutes (deselect with -m "not slow")')
+    if not config.pluginmanager.hasplugin('timeout'):
+        config.addinivalue_line('markers', 'timeout(seconds): fail the test if its body runs longer')
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """@pytest.mark.timeout(S) without the pytest-timeout plugin: SIGALRM interrupts the test body
+    after S seconds. run() kills the command in flight (the test process itself never blocks on a
+    mount), and the fixtures' teardown unmounts as after any failure."""
+    marker = item.get_closest_marker('timeout')
+    if marker is None or item.config.pluginmanager.hasplugin('timeout') \
+            or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seconds = float(marker.args[0] if marker.args else marker.kwargs['seconds'])
+
+    def expired(signum, frame):
+        raise TestTimeLimit(f'{item.nodeid} ran past its time limit of {seconds:.0f} s')
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
 
 def pytest_sessionstart(session):
     notes = cleanup_stale_mounts()
