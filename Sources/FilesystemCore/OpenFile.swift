@@ -11,6 +11,10 @@ import Synchronization
 /// uploads in flight, then `dirty`, so a reader always gets what was last written. A failed upload is counted;
 /// every handle is told of failures it has not heard of at its next `write`, `flush` or `fsync`.
 ///
+/// Attribute changes while the file is open (the owner and mode of a new file, then `tar`'s fchown, fchmod and
+/// futimens) wait here too, merged into one `PATCH info/attributes` sent after the data at the next flush: one
+/// request instead of four per extracted file. Until then the file shows them.
+///
 /// A pure state machine: ``QumuloFilesystem`` performs the uploads and reports how they ended.
 final class OpenFile: Sendable {
     struct Extent: Sendable {
@@ -49,6 +53,7 @@ final class OpenFile: Sendable {
         var uploading: [Int: Extent] = [:]
         var nextUpload = 0
         var lastWrite: Timestamp?
+        var attributeChange: SetAttributesRequest?
         var failures = 0
         var lastFailure: FilesystemError?
         /// Bumped whenever an upload ends, for ``waitForProgress(after:)``.
@@ -112,15 +117,48 @@ final class OpenFile: Sendable {
         }
     }
 
-    /// The size and modification time with pending writes, to show instead of the server's.
-    var pending: (size: UInt64, modified: Timestamp)? {
+    /// The server's attributes as this mount must show them: with the size and time of pending writes (a
+    /// smaller size would make the kernel cut its idea of the file short, and appends would land in the wrong
+    /// place) and the pending attribute change.
+    func presenting(_ attributes: FileAttributes) -> FileAttributes {
         state.withLock { state in
-            guard let lastWrite = state.lastWrite, !(state.dirty.isEmpty && state.uploading.isEmpty) else { return nil }
-            return (state.size, lastWrite)
+            var shown = attributes
+            if let lastWrite = state.lastWrite, !(state.dirty.isEmpty && state.uploading.isEmpty) {
+                shown.size = max(shown.size, state.size)
+                shown.modificationTime = max(shown.modificationTime, lastWrite)
+            }
+            if let change = state.attributeChange { shown.apply(change) }
+            return shown
         }
     }
 
     var hasPendingWrites: Bool { state.withLock { !($0.dirty.isEmpty && $0.uploading.isEmpty) } }
+
+    /// Whether anything is waiting for the next flush: data or an attribute change.
+    var hasPendingChanges: Bool { state.withLock { !($0.dirty.isEmpty && $0.uploading.isEmpty) || $0.attributeChange != nil } }
+
+    /// Holds an attribute change for the next flush, merged over any held already.
+    func deferChange(_ change: SetAttributesRequest) {
+        state.withLock { state in
+            state.attributeChange = state.attributeChange.map { $0.merging(change) } ?? change
+        }
+    }
+
+    /// The held attribute change, to send once the data is on the server.
+    func takeAttributeChange() -> SetAttributesRequest? {
+        state.withLock { state in
+            defer { state.attributeChange = nil }
+            return state.attributeChange
+        }
+    }
+
+    /// Counts a failure of this file's flush that is not an upload's (a held attribute change).
+    func recordFailure(_ error: FilesystemError) {
+        state.withLock { state in
+            state.failures += 1
+            state.lastFailure = error
+        }
+    }
 
     // MARK: Writes
 
@@ -133,6 +171,8 @@ final class OpenFile: Sendable {
             let added = state.dirtyBytes - before
             state.size = max(state.size, offset + UInt64(data.readableBytes))
             state.lastWrite = .now()
+            // A write after futimens moves the time on, as it would have had the times been set at once.
+            state.attributeChange?.modificationTime = nil
             return (added, takeUploads(&state, all: false))
         }
     }

@@ -10,9 +10,9 @@ extension QumuloFilesystem {
         _ parent: NodeID, name: String, mode: UInt32, flags: Int32, caller: Caller
     ) async throws(FilesystemError) -> (Entry, OpenReply) {
         let directory = try changeableDirectory(parent)
-        let attributes: FileAttributes
+        let attributes: FileAttributes, ownership: SetAttributesRequest
         do throws(FilesystemError) {
-            attributes = try await make(.file, named: name, in: directory, mode: mode, caller: caller) { [client] in
+            (attributes, ownership) = try await make(named: name, in: directory, mode: mode, caller: caller) { [client] in
                 try await client.createFile(in: .id(directory.fileID), name: name).value
             }
         } catch where error.errno == .fileExists && flags & Self.exclusive == 0 {
@@ -26,7 +26,10 @@ extension QumuloFilesystem {
             }
         }
         let object = FileObject(snapshot: nil, fileID: attributes.id)
-        return (remember(entry(for: object, attributes)), openHandle(object, attributes))
+        let opened = openHandle(object, attributes)
+        // Sent with the file's first flush, merged with whatever the creator sets next (``OpenFile``).
+        if !ownership.isEmpty { openFiles.withLock { $0[object] }?.deferChange(ownership) }
+        return (remember(entry(for: object, attributes)), opened)
     }
 
     public func makeNode(
@@ -36,7 +39,7 @@ extension QumuloFilesystem {
         guard let type = QumuloFileType(modeBits: mode & 0o170000) else {
             throw FilesystemError(.invalidArgument, "mknod of type \(mode & 0o170000)")
         }
-        let attributes = try await make(type, named: name, in: directory, mode: mode, caller: caller) { [client] in
+        let attributes = try await makeOwned(named: name, in: directory, mode: mode, caller: caller) { [client] in
             if type == .file { return try await client.createFile(in: .id(directory.fileID), name: name).value }
             let numbers = type == .characterDevice || type == .blockDevice
                 ? MajorMinorNumbers(major: Self.major(of: device), minor: Self.minor(of: device)) : nil
@@ -49,7 +52,7 @@ extension QumuloFilesystem {
         _ parent: NodeID, name: String, mode: UInt32, caller: Caller
     ) async throws(FilesystemError) -> Entry {
         let directory = try changeableDirectory(parent)
-        let attributes = try await make(.directory, named: name, in: directory, mode: mode, caller: caller) { [client] in
+        let attributes = try await makeOwned(named: name, in: directory, mode: mode, caller: caller) { [client] in
             try await client.createDirectory(in: .id(directory.fileID), name: name).value
         }
         let object = FileObject(snapshot: nil, fileID: attributes.id)
@@ -62,7 +65,7 @@ extension QumuloFilesystem {
         _ parent: NodeID, name: String, target: String, caller: Caller
     ) async throws(FilesystemError) -> Entry {
         let directory = try changeableDirectory(parent)
-        let attributes = try await make(.symlink, named: name, in: directory, mode: nil, caller: caller) { [client] in
+        let attributes = try await makeOwned(named: name, in: directory, mode: nil, caller: caller) { [client] in
             try await client.createSymlink(in: .id(directory.fileID), name: name, target: target).value
         }
         return remember(entry(for: FileObject(snapshot: nil, fileID: attributes.id), attributes))
@@ -118,38 +121,47 @@ extension QumuloFilesystem {
 
     // MARK: Helpers
 
-    /// Creates an object with `request`, then gives it the caller's owner and group and `mode`'s permission bits
-    /// where the server chose otherwise, and records it in its directory.
+    /// Creates an object with `request` and records it in its directory; returns it with the change that gives it
+    /// the caller's owner and group and `mode`'s permission bits where the server chose otherwise.
     private func make(
-        _ type: QumuloFileType, named name: String, in directory: FileObject, mode: UInt32?, caller: Caller,
+        named name: String, in directory: FileObject, mode: UInt32?, caller: Caller,
         _ request: @Sendable () async throws -> FileAttributes
-    ) async throws(FilesystemError) -> FileAttributes {
+    ) async throws(FilesystemError) -> (FileAttributes, SetAttributesRequest) {
         guard name.utf8.count <= QumuloAPI.maxNameBytes else { throw FilesystemError(.fileNameTooLong, name) }
-        var attributes: FileAttributes
+        let attributes: FileAttributes
         do {
             attributes = try await request()
         } catch {
             throw FilesystemError(error, "create \(name) in \(directory)")
         }
-        let object = FileObject(snapshot: nil, fileID: attributes.id)
+        added(attributes, named: name, to: directory)
         let permissions = mode.map { QumuloFileMode(rawValue: $0) }
         let owner = IdentityDetails(idType: .nfsUID, idValue: String(caller.uid))
         let group = IdentityDetails(idType: .nfsGID, idValue: String(caller.gid))
-        var change = SetAttributesRequest()
-        if let permissions, permissions != attributes.mode { change.mode = permissions }
-        if attributes.ownerDetails != owner { change.ownerDetails = owner }
-        if attributes.groupDetails != group { change.groupDetails = group }
-        if change != SetAttributesRequest() {
-            do {
-                attributes = try await client.setAttributes(of: .id(object.fileID), change).value
-            } catch {
-                // Half made is worse than not made: the caller gets the error, and no object they cannot own.
-                try? await client.delete(.id(object.fileID))
-                throw FilesystemError(error, "set owner and mode of new \(name) in \(directory)")
-            }
+        var ownership = SetAttributesRequest()
+        if let permissions, permissions != attributes.mode { ownership.mode = permissions }
+        if attributes.ownerDetails != owner { ownership.ownerDetails = owner }
+        if attributes.groupDetails != group { ownership.groupDetails = group }
+        return (attributes, ownership)
+    }
+
+    /// ``make(named:in:mode:caller:_:)`` with the ownership set at once, for objects no handle holds open.
+    private func makeOwned(
+        named name: String, in directory: FileObject, mode: UInt32?, caller: Caller,
+        _ request: @Sendable () async throws -> FileAttributes
+    ) async throws(FilesystemError) -> FileAttributes {
+        let (attributes, ownership) = try await make(named: name, in: directory, mode: mode, caller: caller, request)
+        guard !ownership.isEmpty else { return attributes }
+        do {
+            let owned = try await client.setAttributes(of: .id(attributes.id), ownership).value
+            added(owned, named: name, to: directory)
+            return owned
+        } catch {
+            // Half made is worse than not made: the caller gets the error, and no object they cannot own.
+            try? await client.unlink(name, from: .id(directory.fileID))
+            removed(name, from: directory)
+            throw FilesystemError(error, "set owner and mode of new \(name) in \(directory)")
         }
-        added(attributes, named: name, to: directory)
-        return attributes
     }
 
     /// UNLINK and RMDIR: the server tells a file from a directory, and a full directory from an empty one.

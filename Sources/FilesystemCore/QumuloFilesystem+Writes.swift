@@ -41,8 +41,6 @@ extension QumuloFilesystem {
         try checkChangeable([node])
         let object = try liveObject(node)
         let file = openFiles.withLock { $0[object] }
-        // A truncate or a time set must come after the writes before it, or an upload would undo it.
-        if let file, changes.size != nil || changes.modificationTime != nil { await drain(file) }
         let now = Timestamp.now()
         func time(_ change: AttributeChanges.Time?) -> Timestamp? {
             switch change {
@@ -56,7 +54,16 @@ extension QumuloFilesystem {
             ownerDetails: changes.uid.map { IdentityDetails(idType: .nfsUID, idValue: String($0)) },
             groupDetails: changes.gid.map { IdentityDetails(idType: .nfsGID, idValue: String($0)) },
             size: changes.size, accessTime: time(changes.accessTime), modificationTime: time(changes.modificationTime))
-        let attributes = try await changeAttributes(of: object, request)
+        let attributes: FileAttributes
+        if let file, changes.size == nil {
+            // Held for the file's next flush, with its data (``OpenFile``).
+            file.deferChange(request)
+            attributes = try await self.attributes(of: object)
+        } else {
+            // A truncate must come after the writes before it, or an upload would undo it.
+            if let file { await drain(file) }
+            attributes = try await changeAttributes(of: object, request)
+        }
         return AttributesReply(attributes: entry(for: object, attributes).attributes, timeout: lifetime(of: object))
     }
 
@@ -166,13 +173,22 @@ extension QumuloFilesystem {
         }
     }
 
-    /// Returns once every write of `file` so far has reached the server or failed.
+    /// Returns once every write of `file` so far, then its held attribute change, has reached the server or failed.
     func drain(_ file: OpenFile) async {
         while true {
             startUploads(file.dueUploads(all: true), of: file)
             let (idle, progress) = file.idle
-            if idle { return }
+            if idle { break }
             await file.waitForProgress(after: progress)
+        }
+        guard let change = file.takeAttributeChange(), !change.isEmpty else { return }
+        do {
+            let attributes = try await client.setAttributes(of: .id(file.object.fileID), change).value
+            remember(attributes, of: file.object)
+        } catch {
+            let failure = FilesystemError(error, "set attributes of \(file.path)")
+            logger.error("attribute change failed", metadata: ["file.path": "\(file.path)", "error": "\(failure)"])
+            file.recordFailure(failure)
         }
     }
 

@@ -328,14 +328,15 @@ public final class QumuloFilesystem: FilesystemOperations {
     /// only if they are of the current version, or hold this mount's own pending writes.
     func openHandle(_ object: FileObject, _ attributes: FileAttributes) -> OpenReply {
         let version = dataVersion(of: attributes)
+        // Handles come and go under the table's lock, so a last release never drops a file another open just took.
         let file = openFiles.withLock { files in
-            if let open = files[object] { return open }
-            let file = OpenFile(object: object, path: attributes.path, version: version, size: attributes.size,
-                                uploadSize: configuration.uploadSize, maxUploads: configuration.uploadsPerFile)
+            let file = files[object] ?? OpenFile(
+                object: object, path: attributes.path, version: version, size: attributes.size,
+                uploadSize: configuration.uploadSize, maxUploads: configuration.uploadsPerFile)
             files[object] = file
+            file.addHandle()
             return file
         }
-        file.addHandle()
         file.refresh(attributes, version: version)
         let keepCache = cachedVersionMatches(object, version: version) || file.hasPendingWrites
         let handle = handles.withLock {
@@ -413,11 +414,9 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
         await drain(opened.file)
         handles.withLock { $0.close(handle) }
-        if opened.file.removeHandle() {
-            openFiles.withLock { files in
-                if files[opened.file.object] === opened.file, !opened.file.hasPendingWrites {
-                    files[opened.file.object] = nil
-                }
+        openFiles.withLock { files in
+            if opened.file.removeHandle(), files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
+                files[opened.file.object] = nil
             }
         }
     }
@@ -463,16 +462,13 @@ public final class QumuloFilesystem: FilesystemOperations {
     }
 
     /// The entry of an object with the attributes given, its node named but not counted.
-    /// A file with writes pending shows their size and time: a smaller size from the server would make the
-    /// kernel cut its own idea of the file short, and appends would land in the wrong place.
+    /// An open file shows what this mount holds for it and the server does not have yet (``OpenFile/presenting(_:)``).
     func entry(for object: FileObject, _ attributes: FileAttributes) -> Entry {
         let node = nodes.node(for: .object(object))
         let timeout = lifetime(of: object)
-        var shown = NodeAttributes(attributes, inode: nodes.inode(of: node), configuration: configuration)
-        if object.snapshot == nil, let pending = openFiles.withLock({ $0[object] })?.pending {
-            shown.size = max(shown.size, pending.size)
-            shown.modificationTime = max(shown.modificationTime, pending.modified)
-        }
+        let open = object.snapshot == nil ? openFiles.withLock { $0[object] } : nil
+        let shown = NodeAttributes(open?.presenting(attributes) ?? attributes, inode: nodes.inode(of: node),
+                                   configuration: configuration)
         return Entry(node: node, attributes: shown, entryTimeout: timeout, attributeTimeout: timeout)
     }
 
