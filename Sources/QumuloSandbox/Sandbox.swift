@@ -22,12 +22,16 @@ public struct SandboxConfiguration: Sendable {
     public var sessionLifetime: Duration
     /// How often expired and deleted snapshots are reclaimed; deleted ones show `in_delete` until then.
     public var reclaimInterval: Duration
+    /// Most bytes of file data the store may hold, so clients can meet a full cluster: a write beyond it fails with
+    /// 507 `fs_no_space_error` and `GET /v1/file-system` reports it. Nil for no limit but the disk's.
+    public var capacity: Int64?
 
     public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
                 tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600),
-                reclaimInterval: Duration = .seconds(1)) {
+                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil) {
         self.sessionLifetime = sessionLifetime
         self.reclaimInterval = reclaimInterval
+        self.capacity = capacity
         self.root = root
         self.host = host
         self.port = port
@@ -58,7 +62,9 @@ public struct Sandbox: Sendable {
         }
         fingerprint = identity.fingerprint
         createdCertificate = identity.created
-        let store = try Store(root: configuration.root, sessionLifetime: configuration.sessionLifetime, logger: logger)
+        let store = try Store(
+            root: configuration.root, capacity: configuration.capacity, sessionLifetime: configuration.sessionLifetime,
+            logger: logger)
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AuthMiddleware(store: store))

@@ -123,6 +123,13 @@ struct SandboxError: Error, CustomStringConvertible {
         SandboxError(status: .serviceUnavailable, errorClass: "fs_busy_error", message: message)
     }
 
+    /// A change that would take the store past its capacity. GUESSED status: the docs allow 507 or 409; 507 says it.
+    static func noSpace(needed: Int64, free: Int64) -> SandboxError {
+        SandboxError(
+            status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), errorClass: ErrorClass.noSpace,
+            message: "no space: the change needs up to \(needed) more bytes and \(free) are free")
+    }
+
     static func payloadTooLarge(limit: Int) -> SandboxError {
         SandboxError(
             status: .contentTooLarge, errorClass: ErrorClass.payloadTooLarge,

@@ -31,6 +31,9 @@ struct QfuseSandbox: AsyncParsableCommand {
     @Option(help: "PEM private key for --tls-cert.")
     var tlsKey: String?
 
+    @Option(help: "Most bytes of file data to hold (e.g. 64M, 1G); writes beyond get 507 fs_no_space_error.")
+    var capacity: ByteCount?
+
     @Flag(help: "Log every request with its status and latency.")
     var debug = false
 
@@ -60,7 +63,8 @@ struct QfuseSandbox: AsyncParsableCommand {
         do {
             sandbox = try Sandbox(
                 configuration: SandboxConfiguration(
-                    root: rootURL, host: host, port: port, password: password, tlsCertificate: tlsCert, tlsKey: tlsKey),
+                    root: rootURL, host: host, port: port, password: password, tlsCertificate: tlsCert, tlsKey: tlsKey,
+                    capacity: capacity.map { Int64($0.bytes) }),
                 logger: logger,
                 handleSignals: true,
                 onReady: { port in

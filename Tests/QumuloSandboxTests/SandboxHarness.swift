@@ -18,9 +18,10 @@ final class SandboxHarness: Sendable {
     var root: URL { server.root }
     var port: Int { server.port }
 
-    /// Starts a sandbox on `root` (a new temporary directory when nil) and logs in.
-    static func start(root: URL? = nil) async throws -> SandboxHarness {
-        let server = try await InProcessSandbox.start(root: root)
+    /// Starts a sandbox on `root` (a new temporary directory when nil), holding at most `capacity` bytes of file
+    /// data when given, and logs in.
+    static func start(root: URL? = nil, capacity: Int64? = nil) async throws -> SandboxHarness {
+        let server = try await InProcessSandbox.start(root: root, capacity: capacity)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(server.certificatePath)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
@@ -122,9 +123,9 @@ final class SandboxHarness: Sendable {
     }
 }
 
-/// Runs `body` against a fresh sandbox and always tears it down, pass or fail.
-func withSandbox(_ body: (SandboxHarness) async throws -> Void) async throws {
-    let sandbox = try await SandboxHarness.start()
+/// Runs `body` against a fresh sandbox (with `capacity`, if given) and always tears it down, pass or fail.
+func withSandbox(capacity: Int64? = nil, _ body: (SandboxHarness) async throws -> Void) async throws {
+    let sandbox = try await SandboxHarness.start(capacity: capacity)
     do {
         try await body(sandbox)
     } catch {

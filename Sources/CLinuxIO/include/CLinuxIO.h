@@ -19,6 +19,15 @@ static inline ssize_t clinuxio_copy_file_range(int in, off_t *in_offset, int out
     return copy_file_range(in, in_offset, out, out_offset, count, 0);
 }
 
+/// lseek(2) with SEEK_DATA and SEEK_HOLE: where the next data or hole starts, so allocation can be read range by range.
+static inline off_t clinuxio_seek_data(int fd, off_t offset) {
+    return lseek(fd, offset, SEEK_DATA);
+}
+
+static inline off_t clinuxio_seek_hole(int fd, off_t offset) {
+    return lseek(fd, offset, SEEK_HOLE);
+}
+
 /// mallopt(M_MMAP_THRESHOLD): a fixed threshold, so glibc stops raising it as large blocks are freed.
 static inline int clinuxio_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);

@@ -90,6 +90,49 @@ struct BlobStore: Sendable {
         return (Int64(status.st_blocks) * 512 + Self.blockSize - 1) / Self.blockSize
     }
 
+    /// Bytes of the `blockSize` blocks overlapping `range` that hold data; holes are free.
+    ///
+    /// Read with SEEK_DATA/SEEK_HOLE rather than from `st_blocks`, which also counts the file system's own extent
+    /// blocks: those cannot be predicted for a range, and a capacity check must predict. A missing blob holds nothing.
+    func allocatedBytes(of blob: Int64, in range: Range<Int64> = 0 ..< .max) throws -> Int64 {
+        let fd = Glibc.open(path(of: blob), O_RDONLY | O_CLOEXEC)
+        if fd < 0, errno == ENOENT { return 0 }
+        try check(fd < 0 ? -1 : 0, "open blob \(blob)")
+        defer { close(fd) }
+        return try Self.allocatedBytes(of: fd, in: range)
+    }
+
+    /// ``allocatedBytes(of:in:)`` of an open file, such as a spool.
+    static func allocatedBytes(of fd: Int32, in range: Range<Int64> = 0 ..< .max) throws -> Int64 {
+        guard !range.isEmpty else { return 0 }
+        var total: Int64 = 0
+        var position = range.lowerBound - range.lowerBound % blockSize
+        while position < range.upperBound {
+            let data = Int64(clinuxio_seek_data(fd, off_t(position)))
+            if data < 0, errno == ENXIO { break }
+            try check(data < 0 ? -1 : 0, "seek data")
+            guard data < range.upperBound else { break }
+            let hole = Int64(clinuxio_seek_hole(fd, off_t(data)))
+            try check(hole < 0 ? -1 : 0, "seek hole")
+            // A hole ends at the file's size at the latest, so rounding it up cannot overflow.
+            let end = blockAligned(min(hole, range.upperBound))
+            total += end - max(position, data - data % blockSize)
+            position = end
+        }
+        return total
+    }
+
+    /// `bytes` rounded up to whole blocks; saturating, since a sparse file's size may be near the largest offset.
+    static func blockAligned(_ bytes: Int64) -> Int64 {
+        let (sum, overflow) = bytes.addingReportingOverflow(blockSize - 1)
+        return overflow ? .max : sum / blockSize * blockSize
+    }
+
+    /// Bytes of the blocks that overlap `range`: the most a write of that range can allocate.
+    static func blockSpan(_ range: Range<Int64>) -> Int64 {
+        range.isEmpty ? 0 : blockAligned(range.upperBound) - (range.lowerBound - range.lowerBound % blockSize)
+    }
+
     func remove(_ blob: Int64) {
         unlink(path(of: blob))
     }

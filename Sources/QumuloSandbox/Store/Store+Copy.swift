@@ -43,19 +43,28 @@ extension Store {
             let available = max(0, source.size - sourceOffset)
             let wanted = request.length.map { min(Int64($0), available) } ?? available
             let count = min(wanted, Self.copyChunkLimit)
+            guard targetOffset <= Int64.max - count else {
+                throw SandboxError.invalidRequest("target_offset and length must fit in 63 bits")
+            }
 
             let targetInode = try Lookup.resolve(db, targetRef, in: .live)
             try Self.checkPrecondition(ifMatch, etag: targetInode.etag)
             var target = targetInode
             if count > 0 {
                 func copy(into holder: inout some DataHolder) throws {
-                    let blob = try self.privateBlob(of: &holder, context: context)
-                    if let sourceBlob = source.blob {
-                        let input = try self.blobs.openForReading(sourceBlob)
-                        defer { close(input) }
-                        try self.blobs.write(from: input, at: sourceOffset, count: count, into: blob, at: targetOffset)
-                    } else if targetOffset + count > holder.size {
-                        try self.blobs.truncate(blob, to: targetOffset + count)
+                    let size = holder.size
+                    // A source that never held data is all hole: copying it only extends the target.
+                    try self.changeBlob(
+                        of: &holder, in: targetOffset ..< targetOffset + count, allocates: source.blob != nil,
+                        context: context
+                    ) { blob in
+                        if let sourceBlob = source.blob {
+                            let input = try self.blobs.openForReading(sourceBlob)
+                            defer { close(input) }
+                            try self.blobs.write(from: input, at: sourceOffset, count: count, into: blob, at: targetOffset)
+                        } else if targetOffset + count > size {
+                            try self.blobs.truncate(blob, to: targetOffset + count)
+                        }
                     }
                     holder.size = max(holder.size, targetOffset + count)
                     holder.markDataChanged(blobs: self.blobs)
@@ -92,13 +101,23 @@ extension Store {
         }
     }
 
-    /// Capacity as `GET /v1/file-system` reports it: the disk under the store.
+    /// Capacity as `GET /v1/file-system` reports it: the store's capacity when it has one, else the disk under it.
     func fileSystemStats() async throws -> FileSystemStats {
-        var status = statvfs()
-        try check(statvfs(blobs.directory, &status), "statvfs")
-        let unit = UInt64(status.f_frsize)
+        let total: UInt64
+        let free: UInt64
+        if let capacity {
+            let used = try await read { db in try capacity.used(db) }
+            total = UInt64(capacity.limit)
+            free = UInt64(max(0, capacity.limit - used))
+        } else {
+            var status = statvfs()
+            try check(statvfs(blobs.directory, &status), "statvfs")
+            let unit = UInt64(status.f_frsize)
+            total = UInt64(status.f_blocks) * unit
+            free = UInt64(status.f_bavail) * unit
+        }
         return FileSystemStats(
-            blockSizeBytes: UInt32(BlobStore.blockSize), totalSizeBytes: UInt64(status.f_blocks) * unit,
-            freeSizeBytes: UInt64(status.f_bavail) * unit, snapshotSizeBytes: try await snapshotBytes())
+            blockSizeBytes: UInt32(BlobStore.blockSize), totalSizeBytes: total, freeSizeBytes: free,
+            snapshotSizeBytes: try await snapshotBytes())
     }
 }

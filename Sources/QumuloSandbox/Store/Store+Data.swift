@@ -98,14 +98,19 @@ extension Store {
             switch placement {
             case .replace:
                 let previous = holder.blob
+                try self.chargeReplacement(of: holder, by: spool, context: context)
                 let blob = try context.next("blob_id")
                 try self.blobs.adopt(spool: spool.path, as: blob)
                 holder.blob = blob
                 holder.size = spool.count
                 return previous
             case .at(let offset):
-                let blob = try self.privateBlob(of: &holder, context: context)
-                try self.blobs.write(from: spool.descriptor, at: 0, count: spool.count, into: blob, at: offset)
+                guard offset <= Int64.max - spool.count else {
+                    throw SandboxError.invalidRequest("offset and length must fit in 63 bits")
+                }
+                try self.changeBlob(of: &holder, in: offset ..< offset + spool.count, allocates: true, context: context) { blob in
+                    try self.blobs.write(from: spool.descriptor, at: 0, count: spool.count, into: blob, at: offset)
+                }
                 holder.size = max(holder.size, offset + spool.count)
                 return nil
             }
@@ -119,8 +124,9 @@ extension Store {
         try await modifyStream(ref, stream: stream, ifMatch: ifMatch) { holder, context in
             let end = min(holder.size, offset + size)
             if end > offset, holder.blob != nil {
-                let blob = try self.privateBlob(of: &holder, context: context)
-                try self.blobs.punchHole(blob, offset: offset, length: end - offset)
+                try self.changeBlob(of: &holder, in: offset ..< end, allocates: false, context: context) { blob in
+                    try self.blobs.punchHole(blob, offset: offset, length: end - offset)
+                }
             }
             return nil
         }
@@ -130,17 +136,65 @@ extension Store {
     func resize(_ holder: inout some DataHolder, to size: Int64, context: WriteContext) throws {
         guard size != holder.size else { return }
         if size > 0 || holder.blob != nil {
-            let blob = try privateBlob(of: &holder, context: context)
-            try blobs.truncate(blob, to: size)
+            // Growing leaves a hole, which allocates nothing.
+            let changed = min(size, holder.size) ..< max(size, holder.size)
+            try changeBlob(of: &holder, in: changed, allocates: false, context: context) { blob in
+                try blobs.truncate(blob, to: size)
+            }
         }
         holder.size = size
         holder.markDataChanged(blobs: blobs)
     }
 
+    /// Runs `change` on the blob `holder` may write in place (see ``privateBlob(of:context:)``); `range` holds every
+    /// byte it changes, and `allocates` says whether it may fill holes there.
+    ///
+    /// With a capacity, the change is refused before any byte moves when the most it could allocate does not fit
+    /// (the holes it may fill, and the whole copy when the blob is shared), and what it did allocate is recorded.
+    func changeBlob(
+        of holder: inout some DataHolder, in range: Range<Int64>, allocates: Bool, context: WriteContext,
+        _ change: (Int64) throws -> Void
+    ) throws {
+        guard let capacity = context.capacity else {
+            return try change(privateBlob(of: &holder, context: context))
+        }
+        let old = holder.blob
+        let copies = try old != nil && !ownsBlob(holder, context: context)
+        let allocated = try old.map { try blobs.allocatedBytes(of: $0, in: range) } ?? 0
+        // Without reflinks a copy writes holes out as zeros, so it may allocate every block up to the size.
+        let most = (copies ? BlobStore.blockAligned(holder.size) : 0)
+            + (allocates ? BlobStore.blockSpan(range) - allocated : 0)
+        try capacity.ensureSpace(for: most, context.db)
+        let blob = try privateBlob(of: &holder, context: context)
+        try change(blob)
+        let grown = blob == old
+            ? try blobs.allocatedBytes(of: blob, in: range) - allocated
+            : try blobs.allocatedBytes(of: blob)
+        try capacity.record(grown, context.db)
+    }
+
+    /// With a capacity, refuses to replace `holder`'s bytes by the spool when they do not fit, counting the blob the
+    /// replacement frees; records the spool's blocks, which become a blob.
+    private func chargeReplacement(of holder: some DataHolder, by spool: Spool, context: WriteContext) throws {
+        guard let capacity = context.capacity else { return }
+        let incoming = try BlobStore.allocatedBytes(of: spool.descriptor)
+        // A blob a snapshot still sees stays; releasing the one that goes takes it out of the total.
+        let freed = try ownsBlob(holder, context: context) ? blobs.allocatedBytes(of: holder.blob!) : 0
+        try capacity.ensureSpace(for: incoming - freed, context.db)
+        try capacity.record(incoming, context.db)
+    }
+
+    /// Whether `holder` has a blob it may write in place: one no snapshot sees through this version and no other
+    /// version uses.
+    private func ownsBlob(_ holder: some DataHolder, context: WriteContext) throws -> Bool {
+        guard let blob = holder.blob else { return false }
+        return try !context.isPinned(holder.born) && context.references(toBlob: blob) <= 1
+    }
+
     /// The blob `holder` may write in place: its own, created or cloned first if it has none or shares it with a
     /// version a snapshot keeps (copy-on-write).
-    func privateBlob(of holder: inout some DataHolder, context: WriteContext) throws -> Int64 {
-        if let blob = holder.blob, !context.isPinned(holder.born), try context.references(toBlob: blob) <= 1 {
+    private func privateBlob(of holder: inout some DataHolder, context: WriteContext) throws -> Int64 {
+        if let blob = holder.blob, try ownsBlob(holder, context: context) {
             return blob
         }
         let blob = try context.next("blob_id")

@@ -29,11 +29,15 @@ final class Store: Sendable {
     let logger: Logger
     /// How long a session token stays valid.
     let sessionLifetime: Duration
+    /// The limit on file data; nil for none, when the store holds what the disk under it does.
+    let capacity: Capacity?
 
-    init(root: URL, sessionLifetime: Duration, logger: Logger) throws {
+    init(root: URL, capacity: Int64?, sessionLifetime: Duration, logger: Logger) throws {
         self.sessionLifetime = sessionLifetime
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        blobs = try BlobStore(root: root)
+        let blobs = try BlobStore(root: root)
+        self.blobs = blobs
+        self.capacity = capacity.map { Capacity(limit: $0, blobs: blobs) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync survives a crash of the process; only power loss can drop the newest commits.
@@ -43,6 +47,10 @@ final class Store: Sendable {
         self.logger = logger
         try Self.migrator.migrate(pool)
         try pool.write { db in try Self.createRootIfNeeded(db) }
+        if let capacity = self.capacity {
+            let used = try pool.write { db in try capacity.recount(db) }
+            logger.info("capacity", metadata: ["capacity.limit": "\(capacity.limit)", "capacity.used": "\(used)"])
+        }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -120,7 +128,7 @@ final class Store: Sendable {
     /// Runs `body` as one write transaction, then unlinks the blobs it orphaned.
     func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteContext) throws -> T) async throws -> T {
         let (result, orphans) = try await pool.write { db in
-            var context = try WriteContext(db: db)
+            var context = try WriteContext(db: db, capacity: self.capacity)
             let result = try body(&context)
             return (result, context.orphanBlobs)
         }
@@ -176,11 +184,14 @@ struct WriteContext {
     let pinnedEpoch: Int64?
     /// One timestamp for every change the request makes, as a file system gives one operation.
     let now: Int64
+    /// The store's limit on file data, if it has one.
+    let capacity: Capacity?
     /// Blobs no row references any more; unlinked once the transaction commits.
     var orphanBlobs: [Int64] = []
 
-    init(db: Database) throws {
+    init(db: Database, capacity: Capacity?) throws {
         self.db = db
+        self.capacity = capacity
         epoch = try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'epoch'") ?? 1
         pinnedEpoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM snapshot")
         now = Timestamp.now().totalNanoseconds
@@ -250,6 +261,7 @@ struct WriteContext {
     /// Queues `blob` for unlinking if nothing references it any more.
     mutating func releaseBlob(_ blob: Int64?) throws {
         if let blob, try references(toBlob: blob) == 0 {
+            try capacity?.release(blob, db)
             orphanBlobs.append(blob)
         }
     }
