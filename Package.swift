@@ -55,6 +55,7 @@ let package = Package(
             name: "qfuse",
             dependencies: [
                 "CLinuxIO",
+                "CommandLineSupport",
                 "QumuloClient",
                 "QumuloAPI",
                 "FilesystemCore",
@@ -118,9 +119,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CommandLineSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "qfuse-sandbox",
             dependencies: [
+                "CommandLineSupport",
                 "QumuloSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,8 +13,8 @@ public struct FilesystemConfiguration: Sendable {
     /// Bytes per ranged GET and per cache block. 4 MiB amortizes request overhead (measured: 128 KiB requests
     /// reach half the throughput of 4 MiB ones) while keeping the first byte of a random read quick.
     public var blockSize: Int = 4 << 20
-    /// Bytes written and not yet uploaded, across the mount; writers wait while it is full. Enough for several
-    /// uploads of every busy file at once.
+    /// Bytes written and not yet uploaded, across the mount; writers wait while it is full. 128 MiB keeps 16
+    /// uploads in flight, enough for several busy files, within the memory a read cache already takes.
     public var writeBuffer: Int = 128 << 20
     /// Bytes per `PATCH data` of a file being written sequentially: large enough to amortize a request, small
     /// enough that several are in flight within the write buffer.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import NIOCore
 import QumuloAPI
 import QumuloClient

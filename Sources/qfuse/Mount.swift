@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import CLinuxIO
 import FilesystemCore
 import Foundation
@@ -49,6 +50,12 @@ struct Mount: AsyncParsableCommand {
 
     @Option(help: "Most bytes read ahead of one sequential reader, e.g. 64M.")
     var readAhead = ByteCount(argument: "64M")!
+
+    @Option(help: """
+        Most bytes written and not yet uploaded, across the mount, e.g. 256M; writers wait while it is full. \
+        Memory use is about --cache-size plus this.
+        """)
+    var writeBuffer = ByteCount(argument: "128M")!
 
     @Option(help: "Where the background process logs (default: $XDG_STATE_HOME/qfuse/<mountpoint>-<hash>.log).")
     var logFile: String?

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import FilesystemCore
 import Foundation
 import FUSEBridge
@@ -42,6 +43,9 @@ struct MountPlan {
         filesystem.negativeTimeout = command.attrTimeout
         filesystem.readAhead = command.readAhead.bytes
         filesystem.readOnly = readOnly
+        filesystem.writeBuffer = command.writeBuffer.bytes
+        // Uploads of at most an eighth of the buffer each, so several files can have some in flight at once.
+        filesystem.uploadSize = max(1 << 20, min(filesystem.uploadSize, command.writeBuffer.bytes / 8))
 
         logFile = command.logFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             ?? Self.defaultLogFile(for: mountpoint)

@@ -1,10 +1,11 @@
 import ArgumentParser
 
-/// A size on the command line: `1048576`, `512K`, `4M`, `4MiB`, `1G` (binary multiples, as block sizes are).
-struct ByteCount: ExpressibleByArgument {
-    var bytes: Int
+/// A size on the command line of `qfuse` and `qfuse-sandbox`: `1048576`, `512K`, `4M`, `4MiB`, `1G` (binary
+/// multiples, as block sizes are).
+public struct ByteCount: ExpressibleByArgument, Sendable {
+    public var bytes: Int
 
-    init?(argument: String) {
+    public init?(argument: String) {
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30),
                                       ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1)]
         let text = argument.trimmingPrefix(" ")
@@ -15,7 +16,7 @@ struct ByteCount: ExpressibleByArgument {
     }
 
     /// The shortest exact form, as `--help` shows defaults: `64M`, `1G`, `4097`.
-    var defaultValueDescription: String {
+    public var defaultValueDescription: String {
         for (unit, multiplier) in [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes % multiplier == 0 {
             return "\(bytes / multiplier)\(unit)"
         }
