@@ -54,6 +54,8 @@ final class OpenFile: Sendable {
         var nextUpload = 0
         var lastWrite: Timestamp?
         var attributeChange: SetAttributesRequest?
+        /// Where the file was moved when unlinked while open, to remove at its last release.
+        var hidden: (directory: FileObject, name: String)?
         var failures = 0
         var lastFailure: FilesystemError?
         /// Bumped whenever an upload ends, for ``waitForProgress(after:)``.
@@ -85,6 +87,8 @@ final class OpenFile: Sendable {
             return state.handles == 0
         }
     }
+
+    var isOpen: Bool { state.withLock { $0.handles > 0 } }
 
     /// The failures so far, which a new handle starts out having heard of.
     var failureCount: Int { state.withLock { $0.failures } }
@@ -149,6 +153,19 @@ final class OpenFile: Sendable {
         state.withLock { state in
             defer { state.attributeChange = nil }
             return state.attributeChange
+        }
+    }
+
+    /// Records that the file's last name was moved aside (``QumuloFilesystem/unlink(_:name:)``).
+    func hide(in directory: FileObject, as name: String) {
+        state.withLock { $0.hidden = (directory, name) }
+    }
+
+    /// The name the file was moved aside to, once: the last release removes it.
+    func takeHidden() -> (directory: FileObject, name: String)? {
+        state.withLock { state in
+            defer { state.hidden = nil }
+            return state.hidden
         }
     }
 

@@ -86,8 +86,26 @@ extension QumuloFilesystem {
         return remember(entry(for: object, attributes))
     }
 
+    /// A file open in this mount is moved aside to a hidden name instead, as NFS clients do, and removed at its
+    /// last release: the server has no open-unlinked files, and programs that unlink a temporary file they keep
+    /// using (`sort`, databases, editors' swap files) would lose it.
     public func unlink(_ parent: NodeID, name: String) async throws(FilesystemError) {
-        try await remove(name, from: parent)
+        try checkChangeable([parent])
+        let directory = try liveObject(parent)
+        guard let file = try await openFile(named: name, in: directory) else {
+            try await remove(name, from: parent)
+            return
+        }
+        let hiddenName = ".qfuse_hidden_\(file.object.fileID)"
+        let source = try await attributes(of: directory).path + name
+        do {
+            _ = try await client.rename(source, to: .id(directory.fileID), name: hiddenName, clobber: true)
+        } catch {
+            throw FilesystemError(error, "move aside \(source), open and unlinked")
+        }
+        removed(name, from: directory)
+        attributeCache.remove(file.object)
+        file.hide(in: directory, as: hiddenName)
     }
 
     public func removeDirectory(_ parent: NodeID, name: String) async throws(FilesystemError) {
@@ -179,6 +197,23 @@ extension QumuloFilesystem {
         if let child { attributeCache.remove(FileObject(snapshot: nil, fileID: child)) }
     }
 
+    /// The open file named `name` in `directory`, if any; asks the server for the name's file id only when some
+    /// file is open at all.
+    private func openFile(named name: String, in directory: FileObject) async throws(FilesystemError) -> OpenFile? {
+        guard !openFiles.withLock({ $0.isEmpty }) else { return nil }
+        var id = childID(named: name, in: directory)
+        if id == nil {
+            do {
+                id = try await client.attributes(of: .path(try await attributes(of: directory).path + name)).value.id
+            } catch {
+                let failure = FilesystemError(error, "look up \(name) in \(directory)")
+                if failure.errno == .noSuchFileOrDirectory { return nil }
+                throw failure
+            }
+        }
+        return id.flatMap { id in openFiles.withLock { $0[FileObject(snapshot: nil, fileID: id)] } }.flatMap { $0.isOpen ? $0 : nil }
+    }
+
     /// The directory a new entry goes into, which must be live.
     private func changeableDirectory(_ parent: NodeID) throws(FilesystemError) -> FileObject {
         try checkChangeable([parent])
@@ -201,7 +236,7 @@ extension QumuloFilesystem {
     }
 
     /// A name gone from `directory`: its listing is dropped (cheaper than finding the name in it).
-    private func removed(_ name: String, from directory: FileObject) {
+    func removed(_ name: String, from directory: FileObject) {
         attributeCache.remove(directory)
         listingCache.remove(directory)
         abandonFetch(of: directory)

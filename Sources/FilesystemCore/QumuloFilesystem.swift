@@ -414,9 +414,20 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
         await drain(opened.file)
         handles.withLock { $0.close(handle) }
-        openFiles.withLock { files in
-            if opened.file.removeHandle(), files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
+        let last = openFiles.withLock { files in
+            guard opened.file.removeHandle() else { return false }
+            if files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
                 files[opened.file.object] = nil
+            }
+            return true
+        }
+        if last, let hidden = opened.file.takeHidden() {
+            do {
+                try await client.unlink(hidden.name, from: .id(hidden.directory.fileID))
+                removed(hidden.name, from: hidden.directory)
+            } catch {
+                logger.warning("could not remove a file unlinked while open", metadata: [
+                    "file.path": "\(opened.file.path)", "file.hidden_name": "\(hidden.name)", "error": "\(error)"])
             }
         }
     }

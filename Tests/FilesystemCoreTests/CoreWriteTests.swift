@@ -139,6 +139,26 @@ import Testing
         }
     }
 
+    @Test func aFileUnlinkedWhileOpenLivesUntilItsLastRelease() async throws {
+        try await CoreHarness.run { core in
+            let fs = core.filesystem
+            let (entry, opened) = try await fs.create(.root, name: "scratch", mode: 0o600, flags: 0o2, caller: Caller(uid: 0, gid: 0))
+            _ = try await fs.write(entry.node, handle: opened.handle, offset: 0, data: ByteBuffer(string: "kept"))
+            try await fs.unlink(.root, name: "scratch")
+            guard case .missing = try await fs.lookup(.root, name: "scratch") else {
+                Issue.record("the unlinked name is still there")
+                return
+            }
+            _ = try await fs.write(entry.node, handle: opened.handle, offset: 4, data: ByteBuffer(string: " still"))
+            try await fs.flush(entry.node, handle: opened.handle)
+            let bytes = try await fs.read(entry.node, handle: opened.handle, offset: 0, size: 100)
+            #expect(String(buffer: bytes) == "kept still")
+            await fs.release(entry.node, handle: opened.handle)
+            let names = try await core.client.entries(of: .path("/")).reduce(into: [String]()) { $0.append($1.name) }
+            #expect(!names.contains { $0.hasPrefix(".qfuse_hidden") }, "the last release removes the moved-aside file")
+        }
+    }
+
     @Test func truncateAndPunchHoleComeAfterPendingWrites() async throws {
         try await CoreHarness.run { core in
             let fs = core.filesystem
