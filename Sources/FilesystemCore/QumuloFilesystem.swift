@@ -39,8 +39,9 @@ public final class QumuloFilesystem: FilesystemOperations {
     let handles = Mutex(HandleTable())
     /// Every file with a handle open, shared by its handles (``OpenFile``).
     let openFiles = Mutex<[FileObject: OpenFile]>([:])
-    /// The data version the kernel last cached for each file, for `FOPEN_KEEP_CACHE`.
-    private let cachedVersions = Mutex<[FileObject: String]>([:])
+    /// The data version the kernel last cached for each file, for `FOPEN_KEEP_CACHE`. Bounded: a file whose
+    /// entry was evicted only has its pages dropped at the next open.
+    private let cachedVersions = ExpiringCache<FileObject, String>(capacity: 100_000)
 
     /// Connects the core to a cluster: finds the root (whose id clients must discover, not assume).
     public init(client: QumuloClient, configuration: FilesystemConfiguration, logger: Logger) async throws {
@@ -491,10 +492,8 @@ public final class QumuloFilesystem: FilesystemOperations {
 
     /// Whether the kernel's cached data of `object` is of `version`; records `version` as cached from now on.
     private func cachedVersionMatches(_ object: FileObject, version: String) -> Bool {
-        cachedVersions.withLock { versions in
-            defer { versions[object] = version }
-            return versions[object] == version
-        }
+        defer { cachedVersions.set(version, for: object, lifetime: FilesystemConfiguration.forever) }
+        return cachedVersions.value(for: object) == version
     }
 }
 
