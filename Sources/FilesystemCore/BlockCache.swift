@@ -48,21 +48,29 @@ final class BlockCache: Sendable {
     func block(
         _ key: BlockKey, size: Int, fetch: @escaping @Sendable () async throws -> ByteBuffer
     ) async throws -> ByteBuffer {
-        let task: Task<ByteBuffer, any Error> = state.withLock { state in
+        enum Found {
+            case hit(ByteBuffer)
+            case loading(Task<ByteBuffer, any Error>)
+        }
+        let found: Found = state.withLock { state in
             if let hit = state.cached[key]?.data {
                 state.clock += 1
                 state.cached[key]!.lastUse = state.clock
                 state.statistics.hits += 1
-                return Task { hit }
+                return .hit(hit)
             }
             if let loading = state.loading[key] {
                 state.statistics.sharedFetches += 1
-                return loading.task
+                return .loading(loading.task)
             }
             state.statistics.misses += 1
-            return startLoading(key, size: size, fetch: fetch, in: &state)
+            return .loading(startLoading(key, size: size, fetch: fetch, in: &state))
         }
-        return try await task.value
+        // A hit returns at once, without a Task: warm reads are the common case.
+        switch found {
+        case .hit(let data): return data
+        case .loading(let task): return try await task.value
+        }
     }
 
     /// Starts fetching a block ahead of its reader, if it is not cached or loading and the budget has room
