@@ -96,12 +96,17 @@ extension QumuloFilesystem {
             try await remove(name, from: parent)
             return
         }
+        try await moveAside(file, named: name, in: directory)
+    }
+
+    /// Renames an open file to `.qfuse_hidden_<id>` in its directory, to be removed at its last release.
+    private func moveAside(_ file: OpenFile, named name: String, in directory: FileObject) async throws(FilesystemError) {
         let hiddenName = ".qfuse_hidden_\(file.object.fileID)"
         let source = try await attributes(of: directory).path + name
         do {
             _ = try await client.rename(source, to: .id(directory.fileID), name: hiddenName, clobber: true)
         } catch {
-            throw FilesystemError(error, "move aside \(source), open and unlinked")
+            throw FilesystemError(error, "move aside \(source), which is open")
         }
         removed(name, from: directory)
         attributeCache.remove(file.object)
@@ -119,6 +124,10 @@ extension QumuloFilesystem {
         guard !flags.contains(.exchange) else { throw FilesystemError(.invalidArgument, "the API cannot exchange names") }
         let from = try liveObject(parent), to = try liveObject(newParent)
         let source = try await attributes(of: from).path + name
+        if !flags.contains(.noReplace), let target = try await openFile(named: newName, in: to) {
+            // A replaced file open here stays readable to its descriptors, as with NFS: moved aside first.
+            try await moveAside(target, named: newName, in: to)
+        }
         let replaced = childID(named: newName, in: to)
         let moved: FileAttributes
         do {
