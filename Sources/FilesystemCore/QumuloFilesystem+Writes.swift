@@ -12,6 +12,7 @@ extension QumuloFilesystem {
     public func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: ByteBuffer) async throws(FilesystemError) -> Int {
         try checkChangeable([node])
         let file = try reportFailures(handle)
+        if !writeBudget.hasRoom(for: data.readableBytes) { relieveWriteBudget() }
         await writeBudget.acquire(data.readableBytes)
         let (added, due) = file.write(data, at: offset)
         writeBudget.release(data.readableBytes - added)
@@ -170,6 +171,15 @@ extension QumuloFilesystem {
                 writeBudget.release(extent.data.readableBytes)
                 startUploads(file.dueUploads(all: false), of: file)
             }
+        }
+    }
+
+    /// Sends every file's dirty extents, full or not. Only full ones leave on their own, so scattered small writes
+    /// (random writes to a large file, many files written at once) could otherwise fill the budget with extents
+    /// that never leave, and writers would wait forever.
+    private func relieveWriteBudget() {
+        for file in openFiles.withLock({ Array($0.values) }) {
+            startUploads(file.dueUploads(all: true), of: file)
         }
     }
 

@@ -17,6 +17,11 @@ final class WriteBudget: Sendable {
 
     var used: Int { state.withLock { $0.used } }
 
+    /// Whether `bytes` would be granted without waiting.
+    func hasRoom(for bytes: Int) -> Bool {
+        state.withLock { $0.waiters.isEmpty && ($0.used == 0 || $0.used + bytes <= limit) }
+    }
+
     /// Takes `bytes`, waiting until they fit. A request larger than the whole budget goes through once nothing
     /// else is held, so it cannot wait forever.
     func acquire(_ bytes: Int) async {

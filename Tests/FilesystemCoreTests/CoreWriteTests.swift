@@ -88,6 +88,22 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1))) func scatteredSmallWritesNeverWaitForeverOnAFullBudget() async throws {
+        try await CoreHarness.run(configure: { $0.writeBuffer = 64 << 10 }) { core in
+            let (entry, opened) = try await core.filesystem.create(.root, name: "scattered", mode: 0o644, flags: 0o1,
+                                                                   caller: Caller(uid: 0, gid: 0))
+            // 64 writes of 4 KiB, 64 KiB apart: no extent ever fills, and four times the budget in all.
+            for index in 0 ..< 64 {
+                _ = try await core.filesystem.write(entry.node, handle: opened.handle, offset: UInt64(index) << 16,
+                                                    data: ByteBuffer(repeating: UInt8(index), count: 4096))
+            }
+            try await core.filesystem.flush(entry.node, handle: opened.handle)
+            await core.filesystem.release(entry.node, handle: opened.handle)
+            let stored = try await core.client.read(.path("/scattered"), offset: 63 << 16, length: 4096)
+            #expect(stored == ByteBuffer(repeating: 63, count: 4096))
+        }
+    }
+
     @Test func aFailedUploadIsReportedToEveryHandleOnce() async throws {
         try await CoreHarness.run { core in
             let (entry, opened) = try await core.filesystem.create(.root, name: "doomed", mode: 0o644, flags: 0o1,
