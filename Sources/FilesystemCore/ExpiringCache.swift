@@ -59,9 +59,9 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    func removeAll(where shouldRemove: (Key) -> Bool) {
+    func removeAll(where shouldRemove: (Key, Value) -> Bool) {
         slots.withLock { slots in
-            slots = slots.filter { !shouldRemove($0.key) }
+            slots = slots.filter { !shouldRemove($0.key, $0.value.value) }
         }
     }
 

@@ -74,7 +74,7 @@ extension QumuloFilesystem {
     public func link(_ node: NodeID, to parent: NodeID, name: String) async throws(FilesystemError) -> Entry {
         try checkChangeable([node, parent])
         let object = try liveObject(node), directory = try liveObject(parent)
-        attributeCache.remove(object)
+        invalidateAttributes(of: object)
         let source = try await attributes(of: object)
         let attributes: FileAttributes
         do {
@@ -109,7 +109,7 @@ extension QumuloFilesystem {
             throw FilesystemError(error, "move aside \(source), which is open")
         }
         removed(name, from: directory)
-        attributeCache.remove(file.object)
+        invalidateAttributes(of: file.object)
         file.hide(in: directory, as: hiddenName)
     }
 
@@ -137,11 +137,11 @@ extension QumuloFilesystem {
             throw FilesystemError(error, "rename \(source) to \(newName) in \(to)")
         }
         removed(name, from: from)
-        if let replaced { attributeCache.remove(FileObject(snapshot: nil, fileID: replaced)) }
+        if let replaced { forgetLinkCount(of: replaced) }
         if moved.type == .directory {
             // Every cached path below it is wrong now, and lookups build paths from them.
-            attributeCache.removeAll { $0.snapshot == nil }
-            listingCache.removeAll { $0.snapshot == nil }
+            attributeCache.removeAll { object, _ in object.snapshot == nil }
+            listingCache.removeAll { directory, _ in directory.snapshot == nil }
         }
         added(moved, named: newName, to: to)
     }
@@ -202,8 +202,7 @@ extension QumuloFilesystem {
             throw FilesystemError(error, "remove \(name) from \(directory)")
         }
         removed(name, from: directory)
-        // Its link count changed, if other names still lead to it.
-        if let child { attributeCache.remove(FileObject(snapshot: nil, fileID: child)) }
+        forgetLinkCount(of: child)
     }
 
     /// The open file named `name` in `directory`, if any; asks the server for the name's file id only when some
@@ -223,6 +222,20 @@ extension QumuloFilesystem {
         return id.flatMap { id in openFiles.withLock { $0[FileObject(snapshot: nil, fileID: id)] } }.flatMap { $0.isOpen ? $0 : nil }
     }
 
+    /// A name of `child` is gone: other names still lead to it with one link fewer. With the id unknown, every
+    /// cached file with several links might be the one.
+    private func forgetLinkCount(of child: String?) {
+        if let child {
+            invalidateAttributes(of: FileObject(snapshot: nil, fileID: child))
+        } else {
+            attributeCache.removeAll { object, attributes in
+                guard object.snapshot == nil, attributes.numLinks > 1, attributes.type != .directory else { return false }
+                staleInListings.set(true, for: object, lifetime: configuration.attributeTimeout)
+                return true
+            }
+        }
+    }
+
     /// The directory a new entry goes into, which must be live.
     private func changeableDirectory(_ parent: NodeID) throws(FilesystemError) -> FileObject {
         try checkChangeable([parent])
@@ -231,7 +244,7 @@ extension QumuloFilesystem {
 
     /// A child's id if this mount knows it without asking: from the directory's listing or its attributes.
     private func childID(named name: String, in directory: FileObject) -> String? {
-        listingCache.value(for: directory)?[name]?.id
+        listingCache.value(for: directory)?[name]?.id ?? childIDs.value(for: ChildName(directory: directory, name: name))
     }
 
     /// A new name in `directory`: its cached listing gains it, and its own attributes (times, link count) are stale.
@@ -239,15 +252,17 @@ extension QumuloFilesystem {
         var child = child
         child.name = name
         attributeCache.set(child, for: FileObject(snapshot: nil, fileID: child.id), lifetime: configuration.attributeTimeout)
-        attributeCache.remove(directory)
+        invalidateAttributes(of: directory)
         listingCache.update(directory) { $0.add(child) }
+        rememberName(name, of: child.id, in: directory)
         abandonFetch(of: directory)
     }
 
     /// A name gone from `directory`: its listing is dropped (cheaper than finding the name in it).
     func removed(_ name: String, from directory: FileObject) {
-        attributeCache.remove(directory)
+        invalidateAttributes(of: directory)
         listingCache.remove(directory)
+        childIDs.remove(ChildName(directory: directory, name: name))
         abandonFetch(of: directory)
     }
 

@@ -56,7 +56,7 @@ extension QumuloFilesystem {
             groupDetails: changes.gid.map { IdentityDetails(idType: .nfsGID, idValue: String($0)) },
             size: changes.size, accessTime: time(changes.accessTime), modificationTime: time(changes.modificationTime))
         let attributes: FileAttributes
-        if let file, changes.size == nil {
+        if let file, file.isOpen, changes.size == nil {
             // Held for the file's next flush, with its data (``OpenFile``).
             file.deferChange(request)
             attributes = try await self.attributes(of: object)
@@ -88,7 +88,7 @@ extension QumuloFilesystem {
         } catch {
             throw FilesystemError(error, "setxattr \(name) of \(object)")
         }
-        attributeCache.remove(object)
+        invalidateAttributes(of: object)
     }
 
     public func removeExtendedAttribute(_ node: NodeID, name: String) async throws(FilesystemError) {
@@ -100,7 +100,7 @@ extension QumuloFilesystem {
             let failure = FilesystemError(error, "removexattr \(name) of \(object)")
             throw failure.errno == .noSuchFileOrDirectory ? FilesystemError(.noData, failure.message) : failure
         }
-        attributeCache.remove(object)
+        invalidateAttributes(of: object)
     }
 
     public func allocate(

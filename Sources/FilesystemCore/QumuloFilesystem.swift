@@ -28,6 +28,12 @@ public final class QumuloFilesystem: FilesystemOperations {
     let nodes: NodeTable
     let attributeCache = ExpiringCache<FileObject, FileAttributes>(capacity: 200_000)
     let listingCache = ExpiringCache<FileObject, DirectoryListing>(capacity: 4096)
+    /// Objects whose attributes this mount changed or made stale within the attribute timeout: the copies in
+    /// cached listings are older, and must not be handed out as current.
+    let staleInListings = ExpiringCache<FileObject, Bool>(capacity: 100_000)
+    /// The file id behind each live name this mount handed to the kernel lately, so an unlink or a rename that
+    /// replaces a name knows whose link count changed even when the directory's listing is not cached.
+    let childIDs = ExpiringCache<ChildName, String>(capacity: 100_000)
     /// Listings being fetched, which readers use page by page as they arrive.
     let listingsInFlight = Mutex<[FileObject: StreamedListing]>([:])
     let snapshotCache = ExpiringCache<Int, [SnapshotInfo]>(capacity: 1)
@@ -78,7 +84,9 @@ public final class QumuloFilesystem: FilesystemOperations {
             if let listing = listingCache.value(for: directory) {
                 guard let listed = listing[name] else { return .missing(cacheFor: negative) }
                 let object = FileObject(snapshot: directory.snapshot, fileID: listed.id)
-                return .found(remember(entry(for: object, attributeCache.value(for: object) ?? listed)))
+                rememberName(name, of: listed.id, in: directory)
+                let current = try await attributes(of: object, listed: listed)
+                return .found(remember(entry(for: object, current)))
             }
             let parentAttributes = try await attributes(of: directory)
             guard parentAttributes.type == .directory else { throw FilesystemError(.notDirectory, "\(directory)") }
@@ -92,6 +100,7 @@ public final class QumuloFilesystem: FilesystemOperations {
             }
             let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
             attributeCache.set(child, for: object, lifetime: lifetime(of: object))
+            rememberName(name, of: child.id, in: directory)
             return .found(remember(entry(for: object, child)))
         }
     }
@@ -225,10 +234,15 @@ public final class QumuloFilesystem: FilesystemOperations {
             let first = Int(clamping: max(offset, 2) - 2)
             for (index, child) in try await listing.children(from: first, count: limit - entries.count).enumerated() {
                 let childObject = FileObject(snapshot: object.snapshot, fileID: child.id)
-                // The attribute cache is never older than a listing, and has what this mount changed since.
-                entries.append(DirectoryEntry(
-                    name: child.name, offset: UInt64(first + index + 3),
-                    entry: entry(for: childObject, attributeCache.value(for: childObject) ?? child)))
+                if plus { rememberName(child.name, of: child.id, in: object) }
+                // The attribute cache is never older than a listing, and has what this mount changed since. A
+                // child changed here whose attributes are not cached is listed with a timeout of 0, so `stat`
+                // asks for them.
+                var listed = entry(for: childObject, attributeCache.value(for: childObject) ?? child)
+                if attributeCache.value(for: childObject) == nil, staleInListings.value(for: childObject) != nil {
+                    listed.attributeTimeout = 0
+                }
+                entries.append(DirectoryEntry(name: child.name, offset: UInt64(first + index + 3), entry: listed))
             }
             return entries
         }
@@ -415,12 +429,24 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
         await drain(opened.file)
         handles.withLock { $0.close(handle) }
-        let last = openFiles.withLock { files in
+        var last = openFiles.withLock { files in
             guard opened.file.removeHandle() else { return false }
             if files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
                 files[opened.file.object] = nil
             }
             return true
+        }
+        // A change made through the node between the drain and now (a chmod by path) must not wait for an open
+        // that may never come.
+        while last, opened.file.hasPendingChanges {
+            await drain(opened.file)
+            last = openFiles.withLock { files in
+                guard !opened.file.isOpen else { return false }
+                if files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
+                    files[opened.file.object] = nil
+                }
+                return true
+            }
         }
         if last, let hidden = opened.file.takeHidden() {
             do {
@@ -462,6 +488,19 @@ public final class QumuloFilesystem: FilesystemOperations {
         object.snapshot == nil ? configuration.attributeTimeout : FilesystemConfiguration.forever
     }
 
+    /// A child's attributes as a listing had them, unless this mount has newer ones or knows them stale.
+    func attributes(of object: FileObject, listed: FileAttributes) async throws(FilesystemError) -> FileAttributes {
+        if let cached = attributeCache.value(for: object) { return cached }
+        if staleInListings.value(for: object) != nil { return try await attributes(of: object) }
+        return listed
+    }
+
+    /// Drops what is cached of a live object's attributes, including the copies in listings.
+    func invalidateAttributes(of object: FileObject) {
+        attributeCache.remove(object)
+        staleInListings.set(true, for: object, lifetime: configuration.attributeTimeout)
+    }
+
     func attributes(of object: FileObject) async throws(FilesystemError) -> FileAttributes {
         if let cached = attributeCache.value(for: object) { return cached }
         do {
@@ -482,6 +521,13 @@ public final class QumuloFilesystem: FilesystemOperations {
         let shown = NodeAttributes(open?.presenting(attributes) ?? attributes, inode: nodes.inode(of: node),
                                    configuration: configuration)
         return Entry(node: node, attributes: shown, entryTimeout: timeout, attributeTimeout: timeout)
+    }
+
+    /// Records which file a live name handed to the kernel leads to (``childIDs``), for as long as the kernel may
+    /// use the name without asking again, and as long again.
+    func rememberName(_ name: String, of id: String, in directory: FileObject) {
+        guard directory.snapshot == nil else { return }
+        childIDs.set(id, for: ChildName(directory: directory, name: name), lifetime: configuration.attributeTimeout * 2)
     }
 
     /// Counts the lookup the kernel takes with an entry it receives.
@@ -536,4 +582,10 @@ struct HandleTable {
     mutating func close(_ number: UInt64) {
         handles[number] = nil
     }
+}
+
+/// A name in a live directory.
+struct ChildName: Hashable, Sendable {
+    var directory: FileObject
+    var name: String
 }
