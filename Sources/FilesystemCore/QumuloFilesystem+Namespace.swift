@@ -92,7 +92,7 @@ extension QumuloFilesystem {
     public func unlink(_ parent: NodeID, name: String) async throws(FilesystemError) {
         try checkChangeable([parent])
         let directory = try liveObject(parent)
-        guard let file = try await openFile(named: name, in: directory) else {
+        guard let file = try await openFileLosingItsLastLink(named: name, in: directory) else {
             try await remove(name, from: parent)
             return
         }
@@ -124,7 +124,7 @@ extension QumuloFilesystem {
         guard !flags.contains(.exchange) else { throw FilesystemError(.invalidArgument, "the API cannot exchange names") }
         let from = try liveObject(parent), to = try liveObject(newParent)
         let source = try await attributes(of: from).path + name
-        if !flags.contains(.noReplace), let target = try await openFile(named: newName, in: to) {
+        if !flags.contains(.noReplace), let target = try await openFileLosingItsLastLink(named: newName, in: to) {
             // A replaced file open here stays readable to its descriptors, as with NFS: moved aside first.
             try await moveAside(target, named: newName, in: to)
         }
@@ -205,9 +205,10 @@ extension QumuloFilesystem {
         forgetLinkCount(of: child)
     }
 
-    /// The open file named `name` in `directory`, if any; asks the server for the name's file id only when some
-    /// file is open at all.
-    private func openFile(named name: String, in directory: FileObject) async throws(FilesystemError) -> OpenFile? {
+    /// The file open in this mount whose last link is `name` in `directory`, if any: the one an unlink or a
+    /// replacing rename must move aside. Asks the server only when some file is open at all. A file with other
+    /// links stays reachable through them, and its link count stays right.
+    private func openFileLosingItsLastLink(named name: String, in directory: FileObject) async throws(FilesystemError) -> OpenFile? {
         guard !openFiles.withLock({ $0.isEmpty }) else { return nil }
         var id = childID(named: name, in: directory)
         if id == nil {
@@ -219,7 +220,11 @@ extension QumuloFilesystem {
                 throw failure
             }
         }
-        return id.flatMap { id in openFiles.withLock { $0[FileObject(snapshot: nil, fileID: id)] } }.flatMap { $0.isOpen ? $0 : nil }
+        guard let id, let file = openFiles.withLock({ $0[FileObject(snapshot: nil, fileID: id)] }), file.isOpen else {
+            return nil
+        }
+        invalidateAttributes(of: file.object)
+        return try await attributes(of: file.object).numLinks <= 1 ? file : nil
     }
 
     /// A name of `child` is gone: other names still lead to it with one link fewer. With the id unknown, every
