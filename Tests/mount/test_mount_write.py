@@ -5,11 +5,13 @@ data through qfuse; EROFS inside snapshots; owners as the server records them.
 
 As everywhere in this suite, this process never touches a mount: every file operation on it runs in
 a subprocess with a timeout (a long-lived worker for the reference model), and every test has a time
-limit (@pytest.mark.timeout, see conftest.py).
+limit (@pytest.mark.timeout, see conftest.py). The 20,000-file untar is marked slow (about 7 minutes
+against the debug sandbox): deselect it with -m "not slow".
 
 Environment:
   QFUSE_MODEL_SEED    seed of the reference-model test (default: random, printed on failure)
   QFUSE_MODEL_STEPS   its number of steps (default 300)
+  QFUSE_MODEL_SHRINK  if set, a failure of it is shrunk and printed in the form FROZEN takes
   QFUSE_UNTAR_DIRS, QFUSE_UNTAR_FILES   shape of the untarred tree (default 200 x 100)
 """
 
