@@ -5,6 +5,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import QumuloAPI
+import Synchronization
 
 extension QumuloClient {
     /// Sends a request until it succeeds, may not be retried, or the retry budget is spent, and hands the
@@ -38,11 +39,17 @@ extension QumuloClient {
                 }
             } catch var error as QumuloClientError {
                 let delay = configuration.retry.backoff(beforeRetry: attempts)
-                guard request.retry == .idempotent, error.isRetryable, hasReachedServer,
+                let lost = lostServer.load(ordering: .relaxed)
+                guard request.retry == .idempotent, error.isRetryable, hasReachedServer, !lost,
                       started.duration(to: .now) + delay < configuration.retry.budget
                 else {
                     error.attempts = attempts
                     count { $0.errors += 1 }
+                    if attempts > 1, !lost, [.connection, .timeout].contains(error.code) {
+                        lostServer.store(true, ordering: .relaxed)
+                        logger.warning("the server stays unreachable; requests are tried once until it answers",
+                                       metadata: ["http.endpoint": "\(configuration.endpoint)", "http.error": "\(error)"])
+                    }
                     throw await explained(error)
                 }
                 count { $0.retries += 1 }
@@ -155,6 +162,9 @@ extension QumuloClient {
             let code = Int(response.status.code)
             status = code
             hasReachedServer = true
+            if lostServer.exchange(false, ordering: .relaxed) {
+                logger.info("the server answers again", metadata: ["http.endpoint": "\(configuration.endpoint)"])
+            }
             let answer = APIResponse(status: code, headers: response.headers, body: response.body,
                                      deadline: started + configuration.timeouts.request, meter: meter)
             let outcome: Outcome<Result>

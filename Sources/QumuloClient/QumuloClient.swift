@@ -36,6 +36,11 @@ public final class QumuloClient: Sendable {
         counters.withLock { update(&$0) }
     }
 
+    /// Set when a request spent its whole retry budget failing to reach the server; cleared by any answer. While
+    /// set, requests are tried once: everything queued behind a dead server fails in one attempt instead of each
+    /// waiting out a budget of its own (a `close` after a lost upload, an unmount).
+    let lostServer = Atomic(false)
+
     var hasReachedServer: Bool {
         get { reachedServer.load(ordering: .relaxed) }
         set { reachedServer.store(newValue, ordering: .relaxed) }

@@ -29,7 +29,8 @@ struct Unmount: AsyncParsableCommand {
         guard mounted.fileSystemType.hasPrefix("fuse") else {
             Qfuse.fail(MountPlanError("\(mountpoint) is a \(mounted.fileSystemType) mount, not qfuse's"))
         }
-        // Nothing is buffered for writing yet (the write path is still to come), so there is nothing to flush.
+        // Writes reach the server when their file is closed, and the kernel unmounts only once nothing is open:
+        // there is nothing left to flush here.
         do {
             switch try await Fusermount.unmount(mounted.mountPoint, lazilyIfBusy: true) {
             case .unmounted:
