@@ -16,7 +16,7 @@ struct Capacity: Sendable {
     private static let counter = "data_bytes"
 
     func used(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [Self.counter]) ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counter WHERE name = ?"), arguments: [Self.counter]) ?? 0
     }
 
     /// Fails with no space unless `bytes` more fit. A change that does not grow usage always passes, even when a
@@ -32,7 +32,7 @@ struct Capacity: Sendable {
     /// Adds `bytes` (negative when freed) to the running total.
     func record(_ bytes: Int64, _ db: Database) throws {
         guard bytes != 0 else { return }
-        try db.execute(sql: "UPDATE counter SET value = value + ? WHERE name = ?", arguments: [bytes, Self.counter])
+        try db.cachedStatement(sql: "UPDATE counter SET value = value + ? WHERE name = ?").execute(arguments: [bytes, Self.counter])
     }
 
     /// Takes out of the total a blob that nothing references any more.

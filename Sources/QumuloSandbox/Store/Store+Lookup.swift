@@ -2,22 +2,25 @@ import GRDB
 import QumuloAPI
 
 /// Finding objects and their paths in a view. All of these run inside a transaction the caller holds.
+///
+/// Every request runs these several times: their statements are cached per connection, as compiling one costs
+/// more than running it (GRDB's authorizer sees every column at compile time).
 enum Lookup {
     static func inode(_ db: Database, id: Int64, in view: View) throws -> InodeRecord? {
         try InodeRecord.fetchOne(
-            db, sql: "SELECT * FROM inode WHERE id = ? AND \(view.visible("inode"))", arguments: [id])
+            db.cachedStatement(sql: "SELECT * FROM inode WHERE id = ? AND \(view.visible("inode"))"), arguments: [id])
     }
 
     static func dirent(_ db: Database, parent: Int64, name: String, in view: View) throws -> DirentRecord? {
         try DirentRecord.fetchOne(
-            db, sql: "SELECT * FROM dirent WHERE parent = ? AND name = ? AND \(view.visible("dirent"))",
+            db.cachedStatement(sql: "SELECT * FROM dirent WHERE parent = ? AND name = ? AND \(view.visible("dirent"))"),
             arguments: [parent, name])
     }
 
     /// The entry through which an object's canonical path runs: its oldest link.
     static func canonicalDirent(_ db: Database, child: Int64, in view: View) throws -> DirentRecord? {
         try DirentRecord.fetchOne(
-            db, sql: "SELECT * FROM dirent WHERE child = ? AND \(view.visible("dirent")) ORDER BY vid LIMIT 1",
+            db.cachedStatement(sql: "SELECT * FROM dirent WHERE child = ? AND \(view.visible("dirent")) ORDER BY vid LIMIT 1"),
             arguments: [child])
     }
 

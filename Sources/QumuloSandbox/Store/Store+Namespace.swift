@@ -41,13 +41,12 @@ extension Store {
                 // A cursor, not fetchAll: its rows find columns through the statement's index of names, where
                 // copied rows compare every column name, lowercased, on every access.
                 let rows = try Row.fetchCursor(
-                    db,
-                    sql: """
+                    db.cachedStatement(sql: """
                         SELECT dirent.name AS entryName, inode.* FROM dirent
                         JOIN inode ON inode.id = dirent.child AND \(view.visible("inode"))
                         WHERE dirent.parent = ? AND dirent.name > ? AND \(view.visible("dirent"))
                         ORDER BY dirent.name LIMIT ?
-                        """,
+                        """),
                     arguments: [directory.id, cursor, batch])
                 var fetched = 0
                 var full = false

@@ -21,7 +21,7 @@ extension Store {
     func isValidSession(_ token: String) async throws -> Bool {
         let now = Timestamp.now().totalNanoseconds
         return try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT expires FROM session WHERE tokenHash = ?", arguments: [Self.hash(token)])
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT expires FROM session WHERE tokenHash = ?"), arguments: [Self.hash(token)])
                 .map { $0 > now } ?? false
         }
     }

@@ -192,8 +192,8 @@ struct WriteContext {
     init(db: Database, capacity: Capacity?) throws {
         self.db = db
         self.capacity = capacity
-        epoch = try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'epoch'") ?? 1
-        pinnedEpoch = try Int64.fetchOne(db, sql: "SELECT MAX(epoch) FROM snapshot")
+        epoch = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counter WHERE name = 'epoch'")) ?? 1
+        pinnedEpoch = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(epoch) FROM snapshot"))
         now = Timestamp.now().totalNanoseconds
     }
 
@@ -246,8 +246,8 @@ struct WriteContext {
 
     /// Takes the next value of a counter.
     func next(_ counter: String) throws -> Int64 {
-        let value = try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [counter])!
-        try db.execute(sql: "UPDATE counter SET value = value + 1 WHERE name = ?", arguments: [counter])
+        let value = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counter WHERE name = ?"), arguments: [counter])!
+        try db.cachedStatement(sql: "UPDATE counter SET value = value + 1 WHERE name = ?").execute(arguments: [counter])
         return value
     }
 
