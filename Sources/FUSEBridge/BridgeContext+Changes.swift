@@ -5,14 +5,10 @@ import NIOCore
 extension BridgeContext {
     func create(_ request: FUSERequest, parent: NodeID, name: String, mode: UInt32, info: FileInfo) {
         let caller = request.caller
-        start(request, "create") { filesystem, reply in
-            let created = await outcome { () async throws(FilesystemError) in
-                try await filesystem.create(parent, name: name, mode: mode, flags: info.flags, caller: caller)
-            }
-            switch created {
-            case .success(let (entry, opened)): reply.created(entry, opened, opened: info)
-            case .failure(let error): reply.error(error)
-            }
+        respond(request, "create") { filesystem async throws(FilesystemError) in
+            try await filesystem.create(parent, name: name, mode: mode, flags: info.flags, caller: caller)
+        } send: { reply, created in
+            reply.created(created.0, created.1, opened: info)
         }
     }
 
@@ -79,14 +75,10 @@ extension BridgeContext {
     }
 
     func setAttributes(_ request: FUSERequest, node: NodeID, changes: AttributeChanges, handle: UInt64?) {
-        start(request, "setattr") { filesystem, reply in
-            let changed = await outcome { () async throws(FilesystemError) in
-                try await filesystem.setAttributes(node, handle: handle, changes)
-            }
-            switch changed {
-            case .success(let attributes): reply.attributes(attributes)
-            case .failure(let error): reply.error(error)
-            }
+        respond(request, "setattr") { filesystem async throws(FilesystemError) in
+            try await filesystem.setAttributes(node, handle: handle, changes)
+        } send: { reply, attributes in
+            reply.attributes(attributes)
         }
     }
 
@@ -126,12 +118,7 @@ extension BridgeContext {
         _ request: FUSERequest, _ operation: StaticString,
         _ body: @escaping @Sendable (any FilesystemOperations) async throws(FilesystemError) -> Entry
     ) {
-        start(request, operation) { filesystem, reply in
-            switch await outcome({ () async throws(FilesystemError) in try await body(filesystem) }) {
-            case .success(let entry): reply.lookup(.found(entry))
-            case .failure(let error): reply.error(error)
-            }
-        }
+        respond(request, operation, body) { reply, entry in reply.lookup(.found(entry)) }
     }
 
     /// Operations answered with success alone.
@@ -139,12 +126,7 @@ extension BridgeContext {
         _ request: FUSERequest, _ operation: StaticString,
         _ body: @escaping @Sendable (any FilesystemOperations) async throws(FilesystemError) -> Void
     ) {
-        start(request, operation) { filesystem, reply in
-            switch await outcome({ () async throws(FilesystemError) in try await body(filesystem) }) {
-            case .success: reply.success()
-            case .failure(let error): reply.error(error)
-            }
-        }
+        respond(request, operation, body) { reply, _ in reply.success() }
     }
 
     /// Operations answered with a byte count (WRITE, COPY_FILE_RANGE).
@@ -152,9 +134,18 @@ extension BridgeContext {
         _ request: FUSERequest, _ operation: StaticString,
         _ body: @escaping @Sendable (any FilesystemOperations) async throws(FilesystemError) -> Int
     ) {
+        respond(request, operation, body) { reply, count in reply.written(count) }
+    }
+
+    /// Runs `body` in the request's Task and sends its value with `send`, or its error.
+    private func respond<Value: Sendable>(
+        _ request: FUSERequest, _ operation: StaticString,
+        _ body: @escaping @Sendable (any FilesystemOperations) async throws(FilesystemError) -> Value,
+        send: @escaping @Sendable (consuming PendingReply, Value) -> Void
+    ) {
         start(request, operation) { filesystem, reply in
             switch await outcome({ () async throws(FilesystemError) in try await body(filesystem) }) {
-            case .success(let count): reply.written(count)
+            case .success(let value): send(reply, value)
             case .failure(let error): reply.error(error)
             }
         }

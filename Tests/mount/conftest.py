@@ -424,6 +424,23 @@ class Mount:
         return self.notes
 
 
+def unmount_with_server_gone(m: 'Mount', bound_s: float) -> list[str]:
+    """`qfuse unmount` of a mount whose server is gone: it must return within `bound_s` and the daemon
+    exit. Returns the problems seen; the mount is gone afterwards whatever happened."""
+    problems: list[str] = []
+    notes: list[str] = []
+    t0 = time.monotonic()
+    rc = attempt([QFUSE_BIN, 'unmount', m.mountpoint], 2 * bound_s, notes)
+    took = time.monotonic() - t0
+    if rc != 0 or took > bound_s:
+        problems.append(f'qfuse unmount with the server gone took {took:.1f} s (bound {bound_s} s): {notes[-1]}')
+    if mounted_at(m.mountpoint) is not None:
+        force_unmount(str(m.mountpoint), m.minor, notes)
+    assert mounted_at(m.mountpoint) is None, notes
+    assert m.wait_daemon_exit(), f'the daemon still runs after unmount\n{m.log_tail()}'
+    return problems
+
+
 def cleanup_stale_mounts() -> list[str]:
     """Unmount what a crashed earlier run of this suite left: mounts whose marker names a pid that is
     no longer a running pytest. Mounts of other users and of concurrent runs are left alone."""

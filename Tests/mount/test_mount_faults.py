@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import QFUSE_BIN, Api, MiB, attempt, force_unmount, mounted_at, ok, parse_totals, ref
+from conftest import QFUSE_BIN, Api, MiB, ok, parse_totals, ref, unmount_with_server_gone
 
 # A lost server must give an error, never a hung reader (design.md section 2). qfuse retries an
 # idempotent request for up to 60 s (QumuloClientConfiguration.Retry.budget: "a lost server still
@@ -96,17 +96,7 @@ def test_server_killed_mid_read_gives_an_io_error_and_unmounts(mounts, own_sandb
                         f'"Input/output error"; stderr: {err}')
 
     # Unmounting needs no server: `qfuse unmount` returns promptly and the daemon exits.
-    notes: list[str] = []
-    t0 = time.monotonic()
-    rc = attempt([QFUSE_BIN, 'unmount', m.mountpoint], 2 * UNMOUNT_BOUND_S, notes)
-    took = time.monotonic() - t0
-    if rc != 0 or took > UNMOUNT_BOUND_S:
-        problems.append(f'qfuse unmount with the server gone took {took:.1f} s (bound '
-                        f'{UNMOUNT_BOUND_S} s): {notes[-1]}')
-    if mounted_at(m.mountpoint) is not None:
-        force_unmount(str(m.mountpoint), m.minor, notes)
-    assert mounted_at(m.mountpoint) is None, notes
-    assert m.wait_daemon_exit(), f'the daemon still runs after unmount\n{m.log_tail()}'
+    problems += unmount_with_server_gone(m, UNMOUNT_BOUND_S)
     totals = parse_totals(m.log())
     assert totals is not None and totals['client.errors'] > 0, totals
     assert not problems, '\n'.join(problems)

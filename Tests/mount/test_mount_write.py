@@ -36,8 +36,8 @@ from typing import Any, Iterable
 import pytest
 
 from conftest import (
-    QFUSE_BIN, Api, MiB, Sandbox, attempt, change_attempts, force_unmount, harness, mounted_at,
-    not_read_only, ok, parse_totals, reap, ref, run,
+    Api, MiB, Sandbox, change_attempts, harness, not_read_only, ok, parse_totals, reap, ref, run,
+    unmount_with_server_gone,
 )
 
 
@@ -970,17 +970,7 @@ def test_server_killed_during_cp_fails_the_copy(mounts, own_sandbox, workdir):
     if elapsed >= ERROR_BOUND_S:
         problems.append(f'cp still running {ERROR_BOUND_S} s after the server was killed')
 
-    notes: list[str] = []
-    t0 = time.monotonic()
-    rc = attempt([QFUSE_BIN, 'unmount', m.mountpoint], 2 * UNMOUNT_BOUND_S, notes)
-    took = time.monotonic() - t0
-    if rc != 0 or took > UNMOUNT_BOUND_S:
-        problems.append(f'qfuse unmount with the server gone took {took:.1f} s (bound '
-                        f'{UNMOUNT_BOUND_S} s): {notes[-1]}')
-    if mounted_at(m.mountpoint) is not None:
-        force_unmount(str(m.mountpoint), m.minor, notes)
-    assert mounted_at(m.mountpoint) is None, notes
-    assert m.wait_daemon_exit(), f'the daemon still runs after unmount\n{m.log_tail()}'
+    problems += unmount_with_server_gone(m, UNMOUNT_BOUND_S)
 
     if cp.returncode == 0 and elapsed < ERROR_BOUND_S:
         # Success is only right if the whole file reached the server: look, with it restarted.
