@@ -424,6 +424,19 @@ class Mount:
         return self.notes
 
 
+def io_counter(pid: int, name: str) -> int:
+    """A counter of /proc/PID/io (`rchar`, `wchar`: bytes read or written so far), without touching the
+    mount; 0 once the process is gone."""
+    try:
+        with open(f'/proc/{pid}/io') as f:
+            for line in f:
+                if line.startswith(name + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def unmount_with_server_gone(m: 'Mount', bound_s: float) -> list[str]:
     """`qfuse unmount` of a mount whose server is gone: it must return within `bound_s` and the daemon
     exit. Returns the problems seen; the mount is gone afterwards whatever happened."""

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import QFUSE_BIN, Api, MiB, ok, parse_totals, ref, unmount_with_server_gone
+from conftest import QFUSE_BIN, Api, MiB, io_counter, ok, parse_totals, ref, unmount_with_server_gone
 
 # A lost server must give an error, never a hung reader (design.md section 2). qfuse retries an
 # idempotent request for up to 60 s (QumuloClientConfiguration.Retry.budget: "a lost server still
@@ -18,18 +18,6 @@ EIO_BOUND_S = 90
 HANG_S = 150
 # Unmounting must not depend on the server.
 UNMOUNT_BOUND_S = 10
-
-
-def rchar(pid: int) -> int:
-    """Bytes the process has read so far (/proc/PID/io), without touching the mount."""
-    try:
-        with open(f'/proc/{pid}/io') as f:
-            for line in f:
-                if line.startswith('rchar:'):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def test_server_killed_mid_read_gives_an_io_error_and_unmounts(mounts, own_sandbox):
@@ -56,12 +44,12 @@ def test_server_killed_mid_read_gives_an_io_error_and_unmounts(mounts, own_sandb
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while rchar(dd.pid) < 32 * MiB:
+        while io_counter(dd.pid, 'rchar') < 32 * MiB:
             assert dd.poll() is None, \
                 f'dd ended (exit {dd.returncode}) before the server was stopped: {dd.stderr.read()!r}'
             assert time.monotonic() < deadline, 'dd read less than 32 MiB in 60 s'
             time.sleep(0.01)
-        read_before = rchar(dd.pid)
+        read_before = io_counter(dd.pid, 'rchar')
         os.kill(sb.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
         sb.stop()

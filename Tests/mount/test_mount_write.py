@@ -36,8 +36,8 @@ from typing import Any, Iterable
 import pytest
 
 from conftest import (
-    Api, MiB, Sandbox, change_attempts, harness, not_read_only, ok, parse_totals, reap, ref, run,
-    unmount_with_server_gone,
+    Api, MiB, Sandbox, change_attempts, harness, io_counter, not_read_only, ok, parse_totals, reap, ref,
+    run, unmount_with_server_gone,
 )
 
 
@@ -916,18 +916,6 @@ def test_no_space_fails_with_enospc(small_sandbox, mounts, workdir):
     assert not problems, '\n'.join(problems)
 
 
-def wchar(pid: int) -> int:
-    """Bytes the process has written so far (/proc/PID/io), without touching the mount."""
-    try:
-        with open(f'/proc/{pid}/io') as f:
-            for line in f:
-                if line.startswith('wchar:'):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 # How long after the server's death the copy must have failed (as in test_mount_faults), and how
 # long unmounting may take without a server: well under the mount's --timeout (10 s here), so that
 # an unmount waiting for a request to the dead server to give up fails the test every time.
@@ -946,13 +934,13 @@ def test_server_killed_during_cp_fails_the_copy(mounts, own_sandbox, workdir):
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while wchar(cp.pid) < 64 * MiB:
+        while io_counter(cp.pid, 'wchar') < 64 * MiB:
             if cp.poll() is not None:
                 pytest.fail(f'cp ended (exit {cp.returncode}) before the server was killed, having '
-                            f'written {wchar(cp.pid)} bytes: {cp.stderr.read()!r}', pytrace=False)
+                            f'written {io_counter(cp.pid, "wchar")} bytes: {cp.stderr.read()!r}', pytrace=False)
             assert time.monotonic() < deadline, 'cp wrote less than 64 MiB in 120 s'
             time.sleep(0.01)
-        written_before = wchar(cp.pid)
+        written_before = io_counter(cp.pid, 'wchar')
         os.kill(sb.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
         sb.stop()
