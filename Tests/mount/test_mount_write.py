@@ -22,6 +22,7 @@ import io
 import itertools
 import json
 import os
+import pwd
 import random
 import re
 import select
@@ -1057,6 +1058,44 @@ def test_objects_created_as_root_are_owned_by_uid_0(mount, qq):
     for line, (name, (uid, gid)) in zip(shown, want.items()):
         if line.split()[-2:] != [uid, gid]:
             problems.append(f'{name}: the mount shows {line.split()[-2:]}, want {uid} {gid}')
+    assert not problems, '\n'.join(problems)
+
+
+@pytest.mark.timeout(300)
+def test_allow_other_lets_the_kernel_enforce_modes_for_other_users(mounts, sandbox, qq):
+    """With -o allow_other, qfuse adds default_permissions: the kernel checks every other user's
+    access against the modes, and what such a user creates belongs to them on the server."""
+    m = mounts(sandbox, extra=['-o', 'allow_other'])
+    top = m.path('w-perm')
+    ok(['mkdir', '-m', '0755', top])
+    ok(['mkdir', '-m', '0777', os.path.join(top, 'open')])
+    for name, mode in (('secret', 0o600), ('shared', 0o644)):
+        path = os.path.join(top, name)
+        Path(path).write_text(f'{name}\n')
+        os.chmod(path, mode)
+
+    def as_nobody(*argv):
+        # Run from inside the mount: the test's own directories are closed to other users, the mount's are not.
+        return run(['runuser', '-u', 'nobody', '--', *argv], cwd=top)
+
+    problems = []
+    denied = as_nobody('cat', 'secret')
+    if denied.rc == 0 or 'Permission denied' not in denied.stderr:
+        problems.append(f'nobody read a 0600 file of root: {denied.describe()}')
+    allowed = as_nobody('cat', 'shared')
+    if allowed.rc != 0 or allowed.out != 'shared\n':
+        problems.append(f'nobody could not read a 0644 file: {allowed.describe()}')
+    refused = as_nobody('touch', 'mine')
+    if refused.rc == 0 or 'Permission denied' not in refused.stderr:
+        problems.append(f'nobody created a file in a 0755 directory of root: {refused.describe()}')
+    made = as_nobody('sh', '-c', 'echo hello > open/mine')
+    if made.rc != 0:
+        problems.append(f'nobody could not create a file in a 0777 directory: {made.describe()}')
+    else:
+        a = qq_attrs(qq, '/w-perm/open/mine')
+        owner = (a['owner_details']['id_type'], a['owner_details']['id_value'])
+        if owner != ('NFS_UID', str(pwd.getpwnam('nobody').pw_uid)):
+            problems.append(f'a file nobody created is owned by {owner} on the server')
     assert not problems, '\n'.join(problems)
 
 
