@@ -90,10 +90,9 @@ extension QumuloFilesystem {
     /// last release: the server has no open-unlinked files, and programs that unlink a temporary file they keep
     /// using (`sort`, databases, editors' swap files) would lose it.
     public func unlink(_ parent: NodeID, name: String) async throws(FilesystemError) {
-        try checkChangeable([parent])
-        let directory = try liveObject(parent)
+        let directory = try changeableDirectory(parent)
         guard let file = try await openFileLosingItsLastLink(named: name, in: directory) else {
-            try await remove(name, from: parent)
+            try await remove(name, from: directory)
             return
         }
         try await moveAside(file, named: name, in: directory)
@@ -114,7 +113,7 @@ extension QumuloFilesystem {
     }
 
     public func removeDirectory(_ parent: NodeID, name: String) async throws(FilesystemError) {
-        try await remove(name, from: parent)
+        try await remove(name, from: try changeableDirectory(parent))
     }
 
     public func rename(
@@ -192,9 +191,7 @@ extension QumuloFilesystem {
     }
 
     /// UNLINK and RMDIR: the server tells a file from a directory, and a full directory from an empty one.
-    private func remove(_ name: String, from parent: NodeID) async throws(FilesystemError) {
-        try checkChangeable([parent])
-        let directory = try liveObject(parent)
+    private func remove(_ name: String, from directory: FileObject) async throws(FilesystemError) {
         let child = childID(named: name, in: directory)
         do {
             try await client.unlink(name, from: .id(directory.fileID))

@@ -193,12 +193,10 @@ extension QumuloFilesystem {
         }
         guard let change = file.takeAttributeChange(), !change.isEmpty else { return }
         do {
-            let attributes = try await client.setAttributes(of: .id(file.object.fileID), change).value
-            remember(attributes, of: file.object)
+            _ = try await changeAttributes(of: file.object, change)
         } catch {
-            let failure = FilesystemError(error, "set attributes of \(file.path)")
-            logger.error("attribute change failed", metadata: ["file.path": "\(file.path)", "error": "\(failure)"])
-            file.recordFailure(failure)
+            logger.error("attribute change failed", metadata: ["file.path": "\(file.path)", "error": "\(error)"])
+            file.recordFailure(error)
         }
     }
 

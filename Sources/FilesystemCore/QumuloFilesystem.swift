@@ -238,10 +238,9 @@ public final class QumuloFilesystem: FilesystemOperations {
                 // The attribute cache is never older than a listing, and has what this mount changed since. A
                 // child changed here whose attributes are not cached is listed with a timeout of 0, so `stat`
                 // asks for them.
-                var listed = entry(for: childObject, attributeCache.value(for: childObject) ?? child)
-                if attributeCache.value(for: childObject) == nil, staleInListings.value(for: childObject) != nil {
-                    listed.attributeTimeout = 0
-                }
+                let cached = attributeCache.value(for: childObject)
+                var listed = entry(for: childObject, cached ?? child)
+                if cached == nil, staleInListings.value(for: childObject) != nil { listed.attributeTimeout = 0 }
                 entries.append(DirectoryEntry(name: child.name, offset: UInt64(first + index + 3), entry: listed))
             }
             return entries
@@ -368,13 +367,15 @@ public final class QumuloFilesystem: FilesystemOperations {
     }
 
     public func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) async throws(FilesystemError) -> ByteBuffer {
-        let file = try fileHandle(handle).file
-        let view = file.readView
-        let prefetch = handles.withLock { handles in
-            guard case .file(var opened)? = handles.handles[handle] else { return UInt64(0) ..< 0 }
+        // One look at the handle: its file, what that file holds now, and the read-ahead this read moves on.
+        let (file, view, prefetch) = try handles.withLock { handles throws(FilesystemError) in
+            guard case .file(var opened)? = handles.handles[handle] else {
+                throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
+            }
+            let view = opened.file.readView
             let ahead = opened.readAhead.observe(offset: offset, size: size, fileSize: view.serverSize)
             handles.handles[handle] = .file(opened)
-            return ahead
+            return (opened.file, view, ahead)
         }
         guard offset < view.size, size > 0 else { return ByteBuffer() }
         let end = min(view.size, offset + UInt64(size))

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Runs one fetch per key at a time: callers that ask while it runs wait for the same result, so a burst of
-/// lookups in a directory costs one listing, and concurrent reads of a block one request.
+/// `.snapshot` lookups costs one snapshot listing. (Directory listings share their fetch through
+/// ``StreamedListing``, blocks through ``BlockCache``.)
 final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let running = Mutex<[Key: Task<Value, any Error>]>([:])
 

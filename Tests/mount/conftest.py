@@ -437,6 +437,20 @@ def io_counter(pid: int, name: str) -> int:
     return 0
 
 
+def wait_until_moved(proc: subprocess.Popen, counter: str, threshold: int, seconds: float) -> int:
+    """Waits until `proc` has moved `threshold` bytes by its /proc/PID/io `counter` (a reader or writer
+    well under way before a fault is injected); fails the test if it exits first or `seconds` pass.
+    Returns the count reached."""
+    deadline = time.monotonic() + seconds
+    while (moved := io_counter(proc.pid, counter)) < threshold:
+        if proc.poll() is not None:
+            pytest.fail(f'{proc.args[0]} ended (exit {proc.returncode}) before the server was killed, having '
+                        f'moved {moved} bytes: {proc.stderr.read()!r}', pytrace=False)
+        assert time.monotonic() < deadline, f'{proc.args[0]} moved less than {threshold} bytes in {seconds} s'
+        time.sleep(0.01)
+    return moved
+
+
 def unmount_with_server_gone(m: 'Mount', bound_s: float) -> list[str]:
     """`qfuse unmount` of a mount whose server is gone: it must return within `bound_s` and the daemon
     exit. Returns the problems seen; the mount is gone afterwards whatever happened."""

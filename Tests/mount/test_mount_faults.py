@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import QFUSE_BIN, Api, MiB, io_counter, ok, parse_totals, ref, unmount_with_server_gone
+from conftest import QFUSE_BIN, Api, MiB, ok, parse_totals, ref, unmount_with_server_gone, wait_until_moved
 
 # A lost server must give an error, never a hung reader (design.md section 2). qfuse retries an
 # idempotent request for up to 60 s (QumuloClientConfiguration.Retry.budget: "a lost server still
@@ -43,13 +43,7 @@ def test_server_killed_mid_read_gives_an_io_error_and_unmounts(mounts, own_sandb
     dd = subprocess.Popen(['dd', f'if={path}', 'of=/dev/null', 'bs=1M'], start_new_session=True,
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while io_counter(dd.pid, 'rchar') < 32 * MiB:
-            assert dd.poll() is None, \
-                f'dd ended (exit {dd.returncode}) before the server was stopped: {dd.stderr.read()!r}'
-            assert time.monotonic() < deadline, 'dd read less than 32 MiB in 60 s'
-            time.sleep(0.01)
-        read_before = io_counter(dd.pid, 'rchar')
+        read_before = wait_until_moved(dd, 'rchar', 32 * MiB, 60)
         os.kill(sb.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
         sb.stop()

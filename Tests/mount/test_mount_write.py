@@ -37,8 +37,8 @@ from typing import Any, Iterable
 import pytest
 
 from conftest import (
-    Api, MiB, Sandbox, change_attempts, harness, io_counter, not_read_only, ok, parse_totals, reap, ref,
-    run, unmount_with_server_gone,
+    Api, MiB, Sandbox, change_attempts, harness, not_read_only, ok, parse_totals, reap, ref,
+    run, unmount_with_server_gone, wait_until_moved,
 )
 
 
@@ -934,14 +934,7 @@ def test_server_killed_during_cp_fails_the_copy(mounts, own_sandbox, workdir):
     cp = subprocess.Popen(['cp', str(src), dst], start_new_session=True, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while io_counter(cp.pid, 'wchar') < 64 * MiB:
-            if cp.poll() is not None:
-                pytest.fail(f'cp ended (exit {cp.returncode}) before the server was killed, having '
-                            f'written {io_counter(cp.pid, "wchar")} bytes: {cp.stderr.read()!r}', pytrace=False)
-            assert time.monotonic() < deadline, 'cp wrote less than 64 MiB in 120 s'
-            time.sleep(0.01)
-        written_before = io_counter(cp.pid, 'wchar')
+        written_before = wait_until_moved(cp, 'wchar', 64 * MiB, 120)
         os.kill(sb.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
         sb.stop()
