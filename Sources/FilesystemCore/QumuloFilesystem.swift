@@ -368,23 +368,29 @@ public final class QumuloFilesystem: FilesystemOperations {
 
     public func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) async throws(FilesystemError) -> ByteBuffer {
         // One look at the handle: its file, what that file holds now, and the read-ahead this read moves on.
-        let (file, view, prefetch) = try handles.withLock { handles throws(FilesystemError) in
+        let blockSize = UInt64(configuration.blockSize)
+        let (file, view, prefetch, passed) = try handles.withLock { handles throws(FilesystemError) in
             guard case .file(var opened)? = handles.handles[handle] else {
                 throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
             }
             let view = opened.file.readView
             let ahead = opened.readAhead.observe(offset: offset, size: size, fileSize: view.serverSize)
             handles.handles[handle] = .file(opened)
-            return (opened.file, view, ahead)
+            // A sequential reader is done with the block two behind the one it reads: far enough behind that the
+            // kernel's reads, which arrive a little out of order, no longer need it.
+            let behind = Int(offset / blockSize) - 2
+            let passed = opened.readAhead.window > 0 && behind >= 0
+                && UInt64(behind) * blockSize >= opened.readAhead.streamStart ? behind : nil
+            return (opened.file, view, ahead, passed)
         }
+        if let passed { blocks.release(BlockKey(object: file.object, version: view.version, index: passed)) }
         guard offset < view.size, size > 0 else { return ByteBuffer() }
         let end = min(view.size, offset + UInt64(size))
-        let blockSize = UInt64(configuration.blockSize)
         for index in Int(prefetch.lowerBound / blockSize) ..< Int((prefetch.upperBound + blockSize - 1) / blockSize)
         where !prefetch.isEmpty {
             let key = BlockKey(object: file.object, version: view.version, index: index)
-            blocks.prefetch(key, size: blockLength(index, fileSize: view.serverSize)) { [self] in
-                try await fetchBlock(key, fileSize: view.serverSize)
+            blocks.prefetch(key, size: blockLength(index, fileSize: view.serverSize)) { [self] memory in
+                try await fetchBlock(key, fileSize: view.serverSize, reusing: consume memory)
             }
         }
         var parts: [ByteBuffer] = []
@@ -393,8 +399,8 @@ public final class QumuloFilesystem: FilesystemOperations {
             do {
                 for index in Int(offset / blockSize) ... Int((serverEnd - 1) / blockSize) {
                     let key = BlockKey(object: file.object, version: view.version, index: index)
-                    let block = try await blocks.block(key, size: blockLength(index, fileSize: view.serverSize)) { [self] in
-                        try await fetchBlock(key, fileSize: view.serverSize)
+                    let block = try await blocks.block(key, size: blockLength(index, fileSize: view.serverSize)) { [self] memory in
+                        try await fetchBlock(key, fileSize: view.serverSize, reusing: consume memory)
                     }
                     let blockStart = UInt64(index) * blockSize
                     let from = Int(max(offset, blockStart) - blockStart)
@@ -472,9 +478,10 @@ public final class QumuloFilesystem: FilesystemOperations {
         return Int(min(UInt64(configuration.blockSize), fileSize - min(fileSize, start)))
     }
 
-    private func fetchBlock(_ key: BlockKey, fileSize: UInt64) async throws -> ByteBuffer {
+    private func fetchBlock(_ key: BlockKey, fileSize: UInt64, reusing memory: consuming ByteBuffer?) async throws -> ByteBuffer {
         try await client.read(.id(key.object.fileID), offset: UInt64(key.index) * UInt64(configuration.blockSize),
-                              length: blockLength(key.index, fileSize: fileSize), snapshot: key.object.snapshot)
+                              length: blockLength(key.index, fileSize: fileSize), snapshot: key.object.snapshot,
+                              reusing: consume memory)
     }
 
     // MARK: Helpers

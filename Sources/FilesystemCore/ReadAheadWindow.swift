@@ -16,6 +16,8 @@ struct ReadAheadWindow: Sendable {
     private(set) var window = 0
     /// The end of the furthest read of the current stream.
     private(set) var streamEnd: UInt64 = 0
+    /// Where the current stream began: what lies between it and the reader has been read.
+    private(set) var streamStart: UInt64 = 0
 
     init(initial: Int, maximum: Int) {
         self.initial = min(initial, maximum)
@@ -31,6 +33,7 @@ struct ReadAheadWindow: Sendable {
             streamEnd = max(streamEnd, end)
         } else {
             window = 0
+            streamStart = offset
             streamEnd = end
         }
         let start = min(streamEnd, fileSize)

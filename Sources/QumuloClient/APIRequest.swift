@@ -20,6 +20,8 @@ struct APIRequest {
     var retry: Retry
     /// False only for the login itself.
     var authenticated = true
+    /// Takes a successful answer's body as it arrives; without one the body is gathered for the caller.
+    var sink: BodySink?
 
     init(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json",
          ifMatch: String? = nil, retry: Retry, authenticated: Bool = true) {

@@ -3,38 +3,42 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import QumuloAPI
+import Synchronization
 
 extension QumuloClient {
-    /// `GET data`: reads up to `destination.count` bytes at `offset` straight into the caller's memory, the one
-    /// copy from the connection's buffers; the FUSE read path hands the kernel's reply buffer here.
+    /// `GET data` of `[offset, offset + length)` into one buffer sized for the whole range, filled in place as
+    /// the body arrives: the read's one copy out of the connection's buffers.
     ///
     /// A broken attempt is resumed at the first missing byte. If the file's ETag changed in between, the range is
     /// read again from its start, so the bytes never mix two versions.
     ///
-    /// - Parameter stream: a named stream's id, to read it instead of the file's data.
+    /// - Parameters:
+    ///   - stream: a named stream's id, to read it instead of the file's data.
+    ///   - buffer: memory to fill, from a read whose bytes are no longer needed; its pages are already mapped,
+    ///     which fresh memory of this size is not (the kernel zeroes every page on first touch).
     /// - Returns: the bytes read: fewer than asked only at the end of the file.
     public func read(
-        _ ref: FileRef, offset: UInt64, into destination: UnsafeMutableRawBufferPointer,
-        snapshot: UInt64? = nil, stream: String? = nil
-    ) async throws -> Int {
-        try await readRange(ref, offset: offset, length: destination.count, snapshot: snapshot, stream: stream,
-                            restart: {}) { chunk, position in
-            chunk.withUnsafeReadableBytes { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: destination[position ..< position + bytes.count]).copyMemory(from: bytes)
-            }
-        }
-    }
-
-    /// `GET data` into a new buffer sized for the whole range, filled in place as the body arrives.
-    public func read(
-        _ ref: FileRef, offset: UInt64, length: Int, snapshot: UInt64? = nil, stream: String? = nil
+        _ ref: FileRef, offset: UInt64, length: Int, snapshot: UInt64? = nil, stream: String? = nil,
+        reusing buffer: consuming ByteBuffer? = nil
     ) async throws -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: length)
-        _ = try await readRange(ref, offset: offset, length: length, snapshot: snapshot, stream: stream,
-                                restart: { buffer.clear() }) { chunk, _ in
-            buffer.writeImmutableBuffer(chunk)
-        }
-        return buffer
+        guard length > 0 else { return ByteBuffer() }
+        // Consumed, not copied: a second reference to the buffer would make the write below copy it first.
+        var destination = (consume buffer) ?? ByteBufferAllocator().buffer(capacity: length)
+        destination.clear(minimumCapacity: length)
+        let range = RangeRead(consume destination)
+        let path = ref.filesPath + (stream.map { "/streams/\(PercentEncoding.encode($0))" } ?? "") + "/data"
+        let sink = BodySink(begin: { headers in try range.begin(version: headers.first(name: "ETag")) },
+                            consume: { chunk in try range.append(chunk, limit: length) })
+        try await perform({
+            let filled = UInt64(range.filled)
+            var request = APIRequest(
+                .GET, path + query(("offset", String(offset + filled)), ("length", String(UInt64(length) - filled)),
+                                   ("snapshot", snapshot.map(String.init))),
+                retry: .idempotent)
+            request.sink = sink
+            return request
+        }) { _ in }
+        return range.take()
     }
 
     /// `PATCH data?offset=`: writes `data` at `offset`, zero-filling any gap past the end; the size never shrinks.
@@ -72,48 +76,14 @@ extension QumuloClient {
     public func copy(_ source: CopyChunkRequest, into target: FileRef, targetETag: String? = nil) async throws -> String? {
         var body: CopyChunkRequest? = source
         var etag = targetETag
-        let limit = configuration.maxJSONResponseBytes
         while let current = body {
             let request = APIRequest(.POST, target.filesPath + "/copy-chunk", body: try json(current), ifMatch: etag, retry: .never)
             (body, etag) = try await perform(request) { response -> (CopyChunkRequest?, String?) in
-                let answer = try await response.collect(upTo: limit)
-                guard answer.readableBytes > 0 else { return (nil, response.etag) }
-                return (try JSONDecoder().decode(CopyChunkRequest.self, from: answer), response.etag)
+                guard response.body.readableBytes > 0 else { return (nil, response.etag) }
+                return (try response.decode(CopyChunkRequest.self), response.etag)
             }
         }
         return etag
-    }
-
-    /// The shared body of both reads: requests `[offset, offset + length)`, then after a broken attempt only the
-    /// part still missing, and hands each chunk to `sink` with its position in the range.
-    func readRange(
-        _ ref: FileRef, offset: UInt64, length: Int, snapshot: UInt64?, stream: String?,
-        restart: () -> Void, sink: (ByteBuffer, Int) throws -> Void
-    ) async throws -> Int {
-        guard length > 0 else { return 0 }
-        let path = ref.filesPath + (stream.map { "/streams/\(PercentEncoding.encode($0))" } ?? "") + "/data"
-        var filled = 0
-        var version: String?
-        return try await perform({
-            APIRequest(.GET, path + query(("offset", String(offset + UInt64(filled))), ("length", String(length - filled)),
-                                          ("snapshot", snapshot.map(String.init))),
-                       retry: .idempotent)
-        }) { response in
-            if filled > 0, response.etag != version {
-                filled = 0
-                restart()
-                throw QumuloClientError(code: .changedDuringRead, message: "the file changed while its read was resumed")
-            }
-            version = response.etag
-            try await response.forEachChunk { chunk in
-                guard chunk.readableBytes <= length - filled else {
-                    throw QumuloClientError(code: .invalidResponse, message: "the server sent more than the \(length) bytes asked for")
-                }
-                try sink(chunk, filled)
-                filled += chunk.readableBytes
-            }
-            return filled
-        }
     }
 
     /// A data PUT or PATCH with its answer, the attributes of the file or named stream written.
@@ -123,5 +93,50 @@ extension QumuloClient {
         let request = APIRequest(method, path, body: data, contentType: "application/octet-stream", ifMatch: ifMatch,
                                  retry: .idempotent)
         return try await perform(request, decoding: answer)
+    }
+}
+
+/// The bytes of one ranged read as its attempts deliver them, on the connection's event loop, and where a resumed
+/// attempt starts. The lock orders the event loop's writes before the task's reads.
+private final class RangeRead: Sendable {
+    private struct State {
+        var buffer: ByteBuffer
+        var version: String?
+    }
+
+    private let state: Mutex<State>
+
+    init(_ buffer: consuming ByteBuffer) {
+        state = Mutex(State(buffer: consume buffer))
+    }
+
+    var filled: Int { state.withLock { $0.buffer.readableBytes } }
+
+    /// An attempt's answer begins: a resumed one must be of the version the bytes so far came from.
+    func begin(version: String?) throws {
+        try state.withLock { state throws in
+            if state.buffer.readableBytes > 0, version != state.version {
+                state.buffer.clear()
+                throw QumuloClientError(code: .changedDuringRead, message: "the file changed while its read was resumed")
+            }
+            state.version = version
+        }
+    }
+
+    func append(_ chunk: ByteBuffer, limit: Int) throws {
+        try state.withLock { state throws in
+            guard chunk.readableBytes <= limit - state.buffer.readableBytes else {
+                throw QumuloClientError(code: .invalidResponse, message: "the server sent more than the \(limit) bytes asked for")
+            }
+            state.buffer.writeImmutableBuffer(chunk)
+        }
+    }
+
+    func take() -> ByteBuffer {
+        state.withLock { state in
+            let buffer = state.buffer
+            state.buffer = ByteBuffer()
+            return buffer
+        }
     }
 }

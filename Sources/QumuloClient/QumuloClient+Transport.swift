@@ -11,10 +11,10 @@ extension QumuloClient {
     /// Sends a request until it succeeds, may not be retried, or the retry budget is spent, and hands the
     /// successful answer to `handle`.
     ///
-    /// `makeRequest` runs before every attempt, so a resumed read can ask for the part still missing. `handle`
-    /// reads the body; a failure while it does (a reset connection) is retried like any other.
+    /// `makeRequest` runs before every attempt, so a resumed read can ask for the part still missing. A failure
+    /// while the body arrives (a reset connection) is retried like any other.
     func perform<Result>(
-        _ makeRequest: () -> APIRequest, handle: (APIResponse) async throws -> Result
+        _ makeRequest: () -> APIRequest, handle: (APIResponse) throws -> Result
     ) async throws -> Result {
         let started = ContinuousClock.now
         var attempts = 0
@@ -78,22 +78,18 @@ extension QumuloClient {
     }
 
     /// `perform` for a request that is the same on every attempt.
-    func perform<Result>(_ request: APIRequest, handle: (APIResponse) async throws -> Result) async throws -> Result {
+    func perform<Result>(_ request: APIRequest, handle: (APIResponse) throws -> Result) async throws -> Result {
         try await perform({ request }, handle: handle)
     }
 
     /// `perform` for a JSON answer.
     func perform<Value: Decodable>(_ request: APIRequest, decoding type: Value.Type) async throws -> Tagged<Value> {
-        let limit = configuration.maxJSONResponseBytes
-        return try await perform(request) { response in
-            Tagged(try await response.decode(type, limit: limit), etag: response.etag)
-        }
+        try await perform(request) { response in Tagged(try response.decode(type), etag: response.etag) }
     }
 
     /// `perform` for an answer whose body does not matter (deletes, empty acknowledgements).
     func performIgnoringBody(_ request: APIRequest) async throws {
-        let limit = configuration.maxJSONResponseBytes
-        try await perform(request) { response in _ = try await response.collect(upTo: limit) }
+        try await perform(request) { _ in }
     }
 
     /// JSON for a request body.
@@ -124,31 +120,30 @@ extension QumuloClient {
         case unauthorized(QumuloClientError)
     }
 
-    /// One attempt: send, check the status, let `handle` read a success. Logs one debug line either way.
+    /// One attempt: send, check the status, let `handle` take a success. Logs one debug line either way.
     private func attempt<Result>(
-        _ request: APIRequest, token: String?, number: Int, handle: (APIResponse) async throws -> Result
+        _ request: APIRequest, token: String?, number: Int, handle: (APIResponse) throws -> Result
     ) async throws -> Outcome<Result> {
-        var http = HTTPClientRequest(url: configuration.endpoint.baseURL + request.path)
-        http.method = request.method
-        http.headers.add(name: "User-Agent", value: configuration.userAgent)
-        http.headers.add(name: "Content-Type", value: request.contentType)
-        if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let ifMatch = request.ifMatch { http.headers.add(name: "If-Match", value: ifMatch) }
+        var headers = HTTPHeaders()
+        headers.add(name: "User-Agent", value: configuration.userAgent)
+        headers.add(name: "Content-Type", value: request.contentType)
+        if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let ifMatch = request.ifMatch { headers.add(name: "If-Match", value: ifMatch) }
         let sent = request.body?.readableBytes ?? 0
-        if let body = request.body { http.body = .bytes(body) }
         count {
             $0.requests += 1
             $0.bytesWritten += Int64(sent)
         }
         let started = ContinuousClock.now
-        let meter = ByteMeter()
+        let delegate = ResponseDelegate(sink: request.sink, limit: configuration.maxJSONResponseBytes)
         var status: Int?
         func log(_ error: (any Error)? = nil) {
-            count { $0.bytesRead += Int64(meter.bytes) }
+            let received = delegate.bytesReceived
+            count { $0.bytesRead += Int64(received) }
             guard logger.logLevel <= .debug else { return }
             var metadata: Logger.Metadata = [
                 "http.method": "\(request.method)", "http.path": "\(request.path)",
-                "http.bytes_in": "\(meter.bytes)", "http.bytes_out": "\(sent)",
+                "http.bytes_in": "\(received)", "http.bytes_out": "\(sent)",
                 "http.latency_ms": "\((started.duration(to: .now) / .microseconds(100)).rounded() / 10)",
             ]
             if let status { metadata["http.status"] = "\(status)" }
@@ -157,44 +152,54 @@ extension QumuloClient {
             logger.debug("request", metadata: metadata)
         }
         do {
-            let response = try await self.http.execute(
-                http, deadline: .now() + TimeAmount(configuration.timeouts.request), logger: nil)
-            let code = Int(response.status.code)
-            status = code
-            hasReachedServer = true
-            if lostServer.exchange(false, ordering: .relaxed) {
-                logger.info("the server answers again", metadata: ["http.endpoint": "\(configuration.endpoint)"])
+            let http = try HTTPClient.Request(url: configuration.endpoint.baseURL + request.path, method: request.method,
+                                              headers: headers, body: request.body.map { .byteBuffer($0) })
+            let task = self.http.execute(request: http, delegate: delegate, eventLoop: .indifferent,
+                                         deadline: .now() + TimeAmount(configuration.timeouts.request), logger: nil)
+            let answer = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
-            let answer = APIResponse(status: code, headers: response.headers, body: response.body,
-                                     deadline: started + configuration.timeouts.request, meter: meter)
+            status = answer.status
+            answered()
             let outcome: Outcome<Result>
             switch answer.status {
             case 200 ..< 300:
-                outcome = .done(try await handle(answer))
+                outcome = .done(try handle(answer))
             case 401 where token != nil:
-                outcome = .unauthorized(try await refusal(answer, request))
+                outcome = .unauthorized(refusal(answer))
             default:
-                throw try await refusal(answer, request)
+                throw refusal(answer)
             }
             log()
             return outcome
         } catch let error as QumuloClientError {
+            if delegate.receivedHead { answered() }
             log(error)
             throw error.located(request)
         } catch let error where error is CancellationError || Task.isCancelled {
             log(error)
             throw CancellationError()
         } catch {
+            if delegate.receivedHead { answered() }
             let mapped = QumuloClientError(transportFailure: error)
             log(mapped)
             throw mapped.located(request)
         }
     }
 
+    /// Notes that the server answers: retries are worth it, and a server thought lost is back.
+    private func answered() {
+        hasReachedServer = true
+        if lostServer.exchange(false, ordering: .relaxed) {
+            logger.info("the server answers again", metadata: ["http.endpoint": "\(configuration.endpoint)"])
+        }
+    }
+
     /// The typed error for a non-2xx answer, from its Qumulo error body when it has one.
-    private func refusal(_ answer: APIResponse, _ request: APIRequest) async throws -> QumuloClientError {
-        let text = try await answer.collect(upTo: 1 << 20)
-        let body = try? JSONDecoder().decode(APIErrorBody.self, from: text)
+    private func refusal(_ answer: APIResponse) -> QumuloClientError {
+        let body = try? JSONDecoder().decode(APIErrorBody.self, from: answer.body)
         var message = body?.description ?? ""
         if message.isEmpty { message = HTTPResponseStatus(statusCode: answer.status).reasonPhrase }
         let code: QumuloClientError.Code = answer.status == 401 ? .authentication : .api

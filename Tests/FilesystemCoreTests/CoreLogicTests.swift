@@ -45,7 +45,7 @@ import Testing
         try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
             for _ in 0 ..< 8 {
                 group.addTask {
-                    try await cache.block(self.key(0), size: 4) {
+                    try await cache.block(self.key(0), size: 4) { _ in
                         fetches.increment()
                         try await Task.sleep(for: .milliseconds(50))
                         return ByteBuffer(bytes: [1, 2, 3, 4])
@@ -55,7 +55,7 @@ import Testing
             for try await block in group { #expect(Array(block.readableBytesView) == [1, 2, 3, 4]) }
         }
         #expect(fetches.value == 1)
-        _ = try await cache.block(key(0), size: 4) { Issue.record("a cached block was fetched again"); return ByteBuffer() }
+        _ = try await cache.block(key(0), size: 4) { _ in Issue.record("a cached block was fetched again"); return ByteBuffer() }
         #expect(cache.statistics.hits == 1 && cache.statistics.misses == 1 && cache.statistics.sharedFetches == 7)
         cache.checkInvariants()
     }
@@ -63,30 +63,61 @@ import Testing
     @Test func neverHoldsMoreThanItsBudget() async throws {
         let cache = BlockCache(budget: 10_000)
         for index in 0 ..< 50 {
-            _ = try await cache.block(key(index), size: 3000) { ByteBuffer(repeating: UInt8(index), count: 3000) }
+            _ = try await cache.block(key(index), size: 3000) { _ in ByteBuffer(repeating: UInt8(index), count: 3000) }
             cache.checkInvariants()
         }
         #expect(cache.statistics.cachedBytes <= 10_000 && cache.statistics.cachedBlocks == 3)
         #expect(cache.statistics.evictions == 47)
         // The most recently used blocks stayed.
-        _ = try await cache.block(key(49), size: 3000) { Issue.record("the newest block was evicted"); return ByteBuffer() }
+        _ = try await cache.block(key(49), size: 3000) { _ in Issue.record("the newest block was evicted"); return ByteBuffer() }
     }
 
     @Test func versionsNeverMix() async throws {
         let cache = BlockCache(budget: 1 << 20)
-        _ = try await cache.block(key(0, version: "1"), size: 1) { ByteBuffer(bytes: [1]) }
-        let newer = try await cache.block(key(0, version: "2"), size: 1) { ByteBuffer(bytes: [2]) }
+        _ = try await cache.block(key(0, version: "1"), size: 1) { _ in ByteBuffer(bytes: [1]) }
+        let newer = try await cache.block(key(0, version: "2"), size: 1) { _ in ByteBuffer(bytes: [2]) }
         #expect(Array(newer.readableBytesView) == [2])
     }
 
     @Test func failedFetchesAreNotCachedAndPrefetchRespectsTheBudget() async throws {
         struct Broken: Error {}
         let cache = BlockCache(budget: 8192)
-        await #expect(throws: Broken.self) { try await cache.block(key(0), size: 10) { throw Broken() } }
+        await #expect(throws: Broken.self) { try await cache.block(key(0), size: 10) { _ in throw Broken() } }
         #expect(cache.statistics.cachedBlocks == 0)
-        cache.prefetch(key(1), size: 8192) { try await Task.sleep(for: .seconds(30)); return ByteBuffer() }
-        cache.prefetch(key(2), size: 8192) { Issue.record("prefetched past the budget"); return ByteBuffer() }
+        cache.prefetch(key(1), size: 8192) { _ in try await Task.sleep(for: .seconds(30)); return ByteBuffer() }
+        cache.prefetch(key(2), size: 8192) { _ in Issue.record("prefetched past the budget"); return ByteBuffer() }
         #expect(cache.statistics.prefetchesSkipped == 1 && cache.statistics.reservedBytes == 8192)
+        cache.checkInvariants()
+    }
+
+    @Test func releasedAndEvictedMemoryGoesToTheNextFetch() async throws {
+        let cache = BlockCache(budget: 10_000)
+        let first = try await cache.block(key(0), size: 3000) { _ in ByteBuffer(repeating: 1, count: 3000) }
+        let firstAddress = first.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        _ = consume first
+        cache.release(key(0))
+        #expect(cache.statistics.cachedBlocks == 0 && cache.statistics.released == 1 && cache.statistics.spareBytes >= 3000)
+        cache.checkInvariants()
+        // The next fetch fills the released block's memory: the same pages, not a new allocation.
+        let second = try await cache.block(key(1), size: 3000) { memory in
+            guard var buffer = consume memory else { throw CancellationError() }
+            buffer.clear()
+            buffer.writeRepeatingByte(2, count: 3000)
+            return buffer
+        }
+        #expect(second.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == firstAddress)
+        #expect(second.readableBytesView.allSatisfy { $0 == 2 } && cache.statistics.spareBytes == 0)
+        // Releasing what is not cached changes nothing.
+        cache.release(key(7))
+        // With the budget full, a fetch is handed the memory of the block it evicts.
+        _ = try await cache.block(key(2), size: 3000) { _ in ByteBuffer(repeating: 3, count: 3000) }
+        _ = try await cache.block(key(3), size: 3000) { _ in ByteBuffer(repeating: 4, count: 3000) }
+        let reused = Counter()
+        _ = try await cache.block(key(4), size: 3000) { memory in
+            if memory != nil { reused.increment() }
+            return ByteBuffer(repeating: 5, count: 3000)
+        }
+        #expect(reused.value == 1 && cache.statistics.evictions == 1 && cache.statistics.cachedBlocks == 3)
         cache.checkInvariants()
     }
 }

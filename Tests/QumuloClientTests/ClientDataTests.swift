@@ -5,7 +5,7 @@ import SandboxTestSupport
 import Testing
 
 @Suite struct ClientDataTests {
-    @Test func writesAtOffsetsAndReadsRangesIntoBothKindsOfBuffer() async throws {
+    @Test func writesAtOffsetsAndReadsRangesIntoFreshAndReusedBuffers() async throws {
         try await withClient { client, _ in
             let file = try await client.createFile(in: .path("/"), name: "f")
             let data = pattern(3 << 20)
@@ -17,15 +17,16 @@ import Testing
             let middle = try await client.read(.id(file.id), offset: 1000, length: 1 << 20)
             #expect(bytes(middle) == Array(data[1000 ..< 1000 + (1 << 20)]))
 
-            let pointer = UnsafeMutableRawBufferPointer.allocate(byteCount: 100, alignment: 1)
-            defer { pointer.deallocate() }
-            pointer.initializeMemory(as: UInt8.self, repeating: 0xAA)
-            let count = try await client.read(.id(file.id), offset: UInt64(data.count - 6), into: pointer)
-            let destination = Array(pointer)
-            #expect(count == 20)
-            #expect(Array(destination[0 ..< 6]) == Array(data.suffix(6)))
-            #expect(destination[6 ..< 16].allSatisfy { $0 == 0 } && String(decoding: destination[16 ..< 20], as: UTF8.self) == "tail")
-            #expect(destination[20...].allSatisfy { $0 == 0xAA })
+            // A reused buffer: whatever it held is gone, and a read near the end stops at the end.
+            var reused = ByteBufferAllocator().buffer(capacity: 100)
+            reused.writeRepeatingByte(0xAA, count: 100)
+            let memory = reused.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+            let filled = try await client.read(.id(file.id), offset: UInt64(data.count - 6), length: 100, reusing: consume reused)
+            #expect(filled.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == memory, "the same memory, not a copy")
+            let tail = bytes(filled)
+            #expect(tail.count == 20)
+            #expect(Array(tail[0 ..< 6]) == Array(data.suffix(6)))
+            #expect(tail[6 ..< 16].allSatisfy { $0 == 0 } && String(decoding: tail[16 ..< 20], as: UTF8.self) == "tail")
 
             let pastEnd = try await client.read(.id(file.id), offset: 1 << 30, length: 10)
             #expect(pastEnd.readableBytes == 0)
