@@ -45,6 +45,12 @@ public final class QumuloFilesystem: FilesystemOperations {
     let handles = Mutex(HandleTable())
     /// Every file with a handle open, shared by its handles (``OpenFile``).
     let openFiles = Mutex<[FileObject: OpenFile]>([:])
+    /// Live objects whose attributes came from the server within ``revalidationGrace``: the lookup the kernel sends
+    /// just before an open already did the open's close-to-open check.
+    let justFetched = ExpiringCache<FileObject, Bool>(capacity: 10_000)
+    /// As old as attributes may be and still count as fetched for an open: a lookup and the open after it arrive
+    /// within microseconds to a few milliseconds, and on a WAN an answer is as old as one round trip anyway.
+    static let revalidationGrace = 0.05
     /// The data version the kernel last cached for each file, for `FOPEN_KEEP_CACHE`. Bounded: a file whose
     /// entry was evicted only has its pages dropped at the next open.
     private let cachedVersions = ExpiringCache<FileObject, String>(capacity: 100_000)
@@ -99,7 +105,7 @@ public final class QumuloFilesystem: FilesystemOperations {
                 throw failure
             }
             let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
-            attributeCache.set(child, for: object, lifetime: lifetime(of: object))
+            fetched(child, of: object)
             rememberName(name, of: child.id, in: directory)
             return .found(remember(entry(for: object, child)))
         }
@@ -328,14 +334,34 @@ public final class QumuloFilesystem: FilesystemOperations {
         if flags & 0o3 != 0 /* O_WRONLY or O_RDWR */ || flags & 0o1000 != 0 /* O_TRUNC */ {
             try checkChangeable([node])
         }
-        // Close-to-open: a live file's attributes are fetched afresh on open, so a change made elsewhere before
-        // the open is seen, whatever the attribute cache holds.
-        if object.snapshot == nil { attributeCache.remove(object) }
+        // Close-to-open: a live file's attributes are fetched afresh on open (unless its lookup just did), so a
+        // change made elsewhere before the open is seen, whatever the attribute cache holds.
+        if object.snapshot == nil, justFetched.value(for: object) == nil {
+            if flags & 0o3 == 0, flags & 0o1000 == 0, let known = attributeCache.value(for: object) {
+                prefetchSmallFile(object, known)
+            }
+            attributeCache.remove(object)
+        }
         let attributes = try await attributes(of: object)
         guard attributes.type == .file else {
             throw FilesystemError(attributes.type == .directory ? .isDirectory : .invalidArgument, "open \(object)")
         }
         return openHandle(object, attributes)
+    }
+
+    /// Starts reading a small file while its open checks its attributes: one round trip instead of two before
+    /// `cat` has its bytes. The block is keyed by the version known before the check, so a file changed meanwhile
+    /// costs one wasted request, never stale bytes. Skipped when the kernel's pages are of that version (its
+    /// reads will not reach us).
+    private func prefetchSmallFile(_ object: FileObject, _ known: FileAttributes) {
+        let version = dataVersion(of: known)
+        guard known.type == .file, known.size > 0, known.size <= UInt64(configuration.blockSize),
+              cachedVersions.value(for: object) != version
+        else { return }
+        let key = BlockKey(object: object, version: version, index: 0)
+        blocks.prefetch(key, size: Int(known.size)) { [self] memory in
+            try await fetchBlock(key, fileSize: known.size, reusing: consume memory)
+        }
     }
 
     /// A handle on a file whose attributes were just fetched, and whether the kernel may keep its cached pages:
@@ -512,12 +538,18 @@ public final class QumuloFilesystem: FilesystemOperations {
     func attributes(of object: FileObject) async throws(FilesystemError) -> FileAttributes {
         if let cached = attributeCache.value(for: object) { return cached }
         do {
-            let fetched = try await client.attributes(of: .id(object.fileID), snapshot: object.snapshot).value
-            attributeCache.set(fetched, for: object, lifetime: lifetime(of: object))
-            return fetched
+            let attributes = try await client.attributes(of: .id(object.fileID), snapshot: object.snapshot).value
+            fetched(attributes, of: object)
+            return attributes
         } catch {
             throw FilesystemError(error, "attributes of \(object)")
         }
+    }
+
+    /// Caches attributes just fetched from the server, and notes them as fresh enough for an open.
+    private func fetched(_ attributes: FileAttributes, of object: FileObject) {
+        attributeCache.set(attributes, for: object, lifetime: lifetime(of: object))
+        if object.snapshot == nil { justFetched.set(true, for: object, lifetime: Self.revalidationGrace) }
     }
 
     /// The entry of an object with the attributes given, its node named but not counted.
