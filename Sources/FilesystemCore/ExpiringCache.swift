@@ -44,8 +44,13 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    func remove(_ key: Key) {
-        _ = slots.withLock { $0.removeValue(forKey: key) }
+    /// Removes the entry; returns its value if it had not expired.
+    @discardableResult
+    func remove(_ key: Key) -> Value? {
+        slots.withLock { slots in
+            guard let slot = slots.removeValue(forKey: key), slot.expires > .now else { return nil }
+            return slot.value
+        }
     }
 
     /// Changes a value in place if it is there and current, keeping its expiry: for facts this mount changed

@@ -34,6 +34,15 @@ public final class QumuloFilesystem: FilesystemOperations {
     /// The file id behind each live name this mount handed to the kernel lately, so an unlink or a rename that
     /// replaces a name knows whose link count changed even when the directory's listing is not cached.
     let childIDs = ExpiringCache<ChildName, String>(capacity: 100_000)
+    /// Lookups in each live directory that had no listing to answer them and asked the server one by one, in
+    /// the current run of them. A directory looked up name after name (a `cp -r`, `tar c` or `xargs cat` that
+    /// outlives the listing its `readdir` fetched) is listed again in the background once a run has cost more
+    /// requests than twice the listing's pages: the names after it cost nothing until the listing expires.
+    let lookupsWithoutListing = ExpiringCache<FileObject, Int>(capacity: 4096)
+    /// The fewest such lookups that make a directory worth listing again, however small it is.
+    static let busyDirectory = 16
+    /// Children per page of a listing, as the cluster pages them by default.
+    static let listingPageSize: UInt64 = 1000
     /// Listings being fetched, which readers use page by page as they arrive.
     let listingsInFlight = Mutex<[FileObject: StreamedListing]>([:])
     let snapshotCache = ExpiringCache<Int, [SnapshotInfo]>(capacity: 1)
@@ -45,8 +54,8 @@ public final class QumuloFilesystem: FilesystemOperations {
     let handles = Mutex(HandleTable())
     /// Every file with a handle open, shared by its handles (``OpenFile``).
     let openFiles = Mutex<[FileObject: OpenFile]>([:])
-    /// Live objects whose attributes came from the server within ``revalidationGrace``: the lookup the kernel sends
-    /// just before an open already did the open's close-to-open check.
+    /// Live objects whose attributes came from the server within ``revalidationGrace`` and no open has used yet:
+    /// the lookup the kernel sends just before an open already did that open's close-to-open check.
     let justFetched = ExpiringCache<FileObject, Bool>(capacity: 10_000)
     /// As old as attributes may be and still count as fetched for an open: a lookup and the open after it arrive
     /// within microseconds to a few milliseconds, and on a WAN an answer is as old as one round trip anyway.
@@ -96,6 +105,7 @@ public final class QumuloFilesystem: FilesystemOperations {
             }
             let parentAttributes = try await attributes(of: directory)
             guard parentAttributes.type == .directory else { throw FilesystemError(.notDirectory, "\(directory)") }
+            if directory.snapshot == nil { countLookupWithoutListing(in: directory, children: parentAttributes.childCount) }
             let child: FileAttributes
             do {
                 child = try await client.attributes(of: .path(parentAttributes.path + name), snapshot: directory.snapshot).value
@@ -109,6 +119,18 @@ public final class QumuloFilesystem: FilesystemOperations {
             rememberName(name, of: child.id, in: directory)
             return .found(remember(entry(for: object, child)))
         }
+    }
+
+    /// Counts a lookup the server answers alone, and starts listing the directory once that is the cheaper way.
+    private func countLookupWithoutListing(in directory: FileObject, children: UInt64) {
+        let pages = Int(clamping: (children + Self.listingPageSize - 1) / Self.listingPageSize)
+        let run = (lookupsWithoutListing.value(for: directory) ?? 0) + 1
+        guard run >= max(Self.busyDirectory, 2 * pages) else {
+            lookupsWithoutListing.set(run, for: directory, lifetime: configuration.attributeTimeout)
+            return
+        }
+        lookupsWithoutListing.remove(directory)
+        _ = streamedListing(of: directory)
     }
 
     public func forget(_ node: NodeID, lookups: UInt64) {
@@ -334,15 +356,17 @@ public final class QumuloFilesystem: FilesystemOperations {
         if flags & 0o3 != 0 /* O_WRONLY or O_RDWR */ || flags & 0o1000 != 0 /* O_TRUNC */ {
             try checkChangeable([node])
         }
-        // Close-to-open: a live file's attributes are fetched afresh on open (unless its lookup just did), so a
-        // change made elsewhere before the open is seen, whatever the attribute cache holds.
-        if object.snapshot == nil, justFetched.value(for: object) == nil {
+        // Close-to-open: a live file's attributes are fetched afresh on open, so a change made elsewhere before
+        // the open is seen, whatever the attribute cache holds. The lookup of this very open may have just done
+        // it; its fetch counts once, so the open after the next change elsewhere asks again.
+        if object.snapshot == nil, justFetched.remove(object) == nil {
             if flags & 0o3 == 0, flags & 0o1000 == 0, let known = attributeCache.value(for: object) {
                 prefetchSmallFile(object, known)
             }
             attributeCache.remove(object)
         }
         let attributes = try await attributes(of: object)
+        justFetched.remove(object)
         guard attributes.type == .file else {
             throw FilesystemError(attributes.type == .directory ? .isDirectory : .invalidArgument, "open \(object)")
         }

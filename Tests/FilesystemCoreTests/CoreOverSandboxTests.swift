@@ -154,6 +154,71 @@ struct CoreHarness {
         }
     }
 
+    @Test func opensCheckOnceAndStartReadingSmallFiles() async throws {
+        try await CoreHarness.run { core in
+            let client = core.client
+            _ = try await client.createDirectory(in: .path("/"), name: "d")
+            _ = try await client.createFile(in: .path("/d"), name: "f")
+            _ = try await client.write(.path("/d/f"), offset: 0, ByteBuffer(string: "first"))
+            let directory = try await core.walk("/d")
+            // The lookup just fetched the attributes: the open that follows it asks nothing more.
+            let file = try await core.walk("/d/f")
+            var before = client.metrics.requests
+            let opened = try await core.filesystem.open(file.node, flags: 0)
+            #expect(client.metrics.requests == before, "the lookup's fetch was this open's check")
+            await core.filesystem.release(file.node, handle: opened.handle)
+            // It counts once: after a change elsewhere, the next open checks and sees it.
+            _ = try await client.replace(.path("/d/f"), with: ByteBuffer(string: "second"))
+            #expect(try await core.readAll(file.node) == Array("second".utf8))
+
+            // Attributes from a listing are not fresh enough, so the open checks them, reading the file meanwhile:
+            // its read then waits for no further request.
+            _ = try await client.createFile(in: .path("/d"), name: "g")
+            _ = try await client.write(.path("/d/g"), offset: 0, ByteBuffer(string: "small"))
+            _ = try await core.list(directory.node)
+            let small = try await core.walk("/d/g")
+            let misses = core.filesystem.cacheStatistics.misses
+            before = client.metrics.requests
+            let opened2 = try await core.filesystem.open(small.node, flags: 0)
+            let bytes = try await core.filesystem.read(small.node, handle: opened2.handle, offset: 0, size: 4096)
+            await core.filesystem.release(small.node, handle: opened2.handle)
+            #expect(Array(bytes.readableBytesView) == Array("small".utf8))
+            #expect(client.metrics.requests - before == 2, "one check and one read, side by side")
+            #expect(core.filesystem.cacheStatistics.misses == misses, "the read found the block the open started")
+        }
+    }
+
+    @Test func aDirectoryLookedUpNameByNameIsListedAgain() async throws {
+        try await CoreHarness.run { core in
+            let client = core.client
+            _ = try await client.createDirectory(in: .path("/"), name: "d")
+            for index in 0 ..< 40 { _ = try await client.createFile(in: .path("/d"), name: "f\(index)") }
+            let directory = try await core.walk("/d")
+            let before = client.metrics.requests
+            for index in 0 ..< QumuloFilesystem.busyDirectory {
+                guard case .found = try await core.filesystem.lookup(directory.node, name: "f\(index)") else {
+                    Issue.record("f\(index) not found")
+                    return
+                }
+            }
+            let object = FileObject(snapshot: nil, fileID: String(directory.attributes.inode))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while core.filesystem.listingCache.value(for: object) == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            // One request per name so far, then one page of listing for the rest.
+            #expect(client.metrics.requests - before == QumuloFilesystem.busyDirectory + 1)
+            let listed = client.metrics.requests
+            for index in QumuloFilesystem.busyDirectory ..< 40 {
+                guard case .found = try await core.filesystem.lookup(directory.node, name: "f\(index)") else {
+                    Issue.record("f\(index) not found")
+                    return
+                }
+            }
+            #expect(client.metrics.requests == listed, "the listing answered the names after it")
+        }
+    }
+
     @Test func readsSequentiallyAndAtRandomWithReadAhead() async throws {
         try await CoreHarness.run { core in
             let client = core.client
