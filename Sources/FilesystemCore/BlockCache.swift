@@ -175,26 +175,27 @@ final class BlockCache: Sendable {
         while state.cachedBytes + state.reservedBytes + state.spareBytes + size > budget {
             if let spare = state.spares.popLast() {
                 state.spareBytes -= spare.capacity
-            } else if let oldest = state.cached.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-                state.cached[oldest.key] = nil
-                state.cachedBytes -= oldest.value.data.readableBytes
-                state.statistics.evictions += 1
-            } else {
+            } else if evictOldest(&state) == nil {
                 return
             }
         }
+    }
+
+    /// Drops the least recently used block; returns its memory.
+    private func evictOldest(_ state: inout State) -> ByteBuffer? {
+        guard let oldest = state.cached.min(by: { $0.value.lastUse < $1.value.lastUse }) else { return nil }
+        state.cached[oldest.key] = nil
+        state.cachedBytes -= oldest.value.data.readableBytes
+        state.statistics.evictions += 1
+        return oldest.value.data
     }
 
     /// Room for a fetch of `size` bytes, and memory for it: a spare, or else the block evicted first.
     private func makeRoom(_ state: inout State, for size: Int) -> ByteBuffer? {
         var memory = state.spares.popLast()
         if let memory { state.spareBytes -= memory.capacity }
-        while memory == nil, state.cachedBytes + state.reservedBytes + state.spareBytes + size > budget,
-              let oldest = state.cached.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-            state.cached[oldest.key] = nil
-            state.cachedBytes -= oldest.value.data.readableBytes
-            state.statistics.evictions += 1
-            memory = oldest.value.data
+        if memory == nil, state.cachedBytes + state.reservedBytes + state.spareBytes + size > budget {
+            memory = evictOldest(&state)
         }
         evict(&state, toFit: size)
         return memory
