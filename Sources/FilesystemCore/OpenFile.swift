@@ -42,6 +42,7 @@ final class OpenFile: Sendable {
     let path: String
     let uploadSize: Int
     let maxUploads: Int
+    private let memory: ExtentMemory
 
     fileprivate struct State {
         var version: String
@@ -66,10 +67,11 @@ final class OpenFile: Sendable {
 
     private let state: Mutex<State>
 
-    init(object: FileObject, path: String, version: String, size: UInt64, uploadSize: Int, maxUploads: Int) {
+    init(object: FileObject, path: String, version: String, size: UInt64, memory: ExtentMemory, maxUploads: Int) {
         self.object = object
         self.path = path
-        self.uploadSize = uploadSize
+        self.uploadSize = memory.bufferSize
+        self.memory = memory
         self.maxUploads = maxUploads
         state = Mutex(State(version: version, serverSize: size, size: size))
     }
@@ -184,7 +186,7 @@ final class OpenFile: Sendable {
     func write(_ data: ByteBuffer, at offset: UInt64) -> (addedBytes: Int, due: [Upload]) {
         state.withLock { state in
             let before = state.dirtyBytes
-            state.merge(Extent(offset: offset, data: data))
+            state.merge(Extent(offset: offset, data: data), memory: memory)
             let added = state.dirtyBytes - before
             state.size = max(state.size, offset + UInt64(data.readableBytes))
             state.lastWrite = .now()
@@ -266,7 +268,7 @@ final class OpenFile: Sendable {
 extension OpenFile.State {
     /// Lays `new` over the dirty extents, joining it with every one it overlaps or touches, so they stay sorted,
     /// disjoint and apart. A write that continues the extent before it (the sequential case) appends in place.
-    fileprivate mutating func merge(_ new: OpenFile.Extent) {
+    fileprivate mutating func merge(_ new: OpenFile.Extent, memory: ExtentMemory) {
         // First extent ending at or after the new start, and the first starting after the new end.
         var low = 0, high = dirty.count
         while low < high {
@@ -276,16 +278,25 @@ extension OpenFile.State {
         var upper = low
         while upper < dirty.count, dirty[upper].offset <= new.end { upper += 1 }
         guard low < upper else {
-            dirty.insert(new, at: low)
+            // A large write likely starts a sequential stream: its extent gets room for a whole upload at once.
+            if new.data.readableBytes >= memory.bufferSize / 64, new.data.readableBytes < memory.bufferSize {
+                var room = memory.take()
+                room.writeImmutableBuffer(new.data)
+                dirty.insert(OpenFile.Extent(offset: new.offset, data: room), at: low)
+            } else {
+                dirty.insert(new, at: low)
+            }
             dirtyBytes += new.data.readableBytes
             return
         }
-        let first = dirty[low], last = dirty[upper - 1]
-        if upper - low == 1, first.end == new.offset {
+        // Appended in place, before anything else holds the extent: a copy of it alive here would make the write
+        // copy the whole extent first.
+        if upper - low == 1, dirty[low].end == new.offset {
             dirty[low].data.writeImmutableBuffer(new.data)
             dirtyBytes += new.data.readableBytes
             return
         }
+        let first = dirty[low], last = dirty[upper - 1]
         var joined = ByteBufferAllocator().buffer(capacity: Int(max(last.end, new.end) - min(first.offset, new.offset)))
         if first.offset < new.offset {
             joined.writeImmutableBuffer(first.data.getSlice(at: first.data.readerIndex, length: Int(new.offset - first.offset))!)

@@ -152,8 +152,12 @@ extension QumuloFilesystem {
     /// cancel bytes it already handed over. Each one ends by starting the uploads that became due.
     func startUploads(_ uploads: [OpenFile.Upload], of file: OpenFile) {
         for upload in uploads {
+            // Handed over, not captured: the task must own the extent alone to pass its memory on afterwards.
+            let handoff = Mutex<OpenFile.Upload?>(upload)
             Task { [self] in
-                let extent = upload.extent
+                guard let upload = handoff.withLock({ $0.take() }) else { return }
+                let number = upload.number
+                let extent = (consume upload).extent
                 let result: Result<(FileAttributes, String), FilesystemError>
                 do {
                     let attributes = try await client.write(.id(file.object.fileID), offset: extent.offset, extent.data).value
@@ -167,8 +171,9 @@ extension QumuloFilesystem {
                     ])
                     result = .failure(failure)
                 }
-                file.finish(upload.number, result)
+                file.finish(number, result)
                 writeBudget.release(extent.data.readableBytes)
+                extentMemory.recycle((consume extent).data)
                 startUploads(file.dueUploads(all: false), of: file)
             }
         }

@@ -51,6 +51,7 @@ public final class QumuloFilesystem: FilesystemOperations {
     let snapshotRoots = ExpiringCache<FileObject, FileAttributes?>(capacity: 100_000)
     let blocks: BlockCache
     let writeBudget: WriteBudget
+    let extentMemory: ExtentMemory
     let handles = Mutex(HandleTable())
     /// Every file with a handle open, shared by its handles (``OpenFile``).
     let openFiles = Mutex<[FileObject: OpenFile]>([:])
@@ -71,6 +72,8 @@ public final class QumuloFilesystem: FilesystemOperations {
         self.logger = logger
         blocks = BlockCache(budget: configuration.cacheSize)
         writeBudget = WriteBudget(limit: configuration.writeBuffer)
+        // One spare per upload a sequential writer keeps in flight.
+        extentMemory = ExtentMemory(bufferSize: configuration.uploadSize, maxSpares: configuration.uploadsPerFile)
         let root = try await client.attributes(of: .path("/")).value
         nodes = NodeTable(rootFileID: root.id)
         attributeCache.set(root, for: FileObject(snapshot: nil, fileID: root.id), lifetime: configuration.attributeTimeout)
@@ -396,7 +399,7 @@ public final class QumuloFilesystem: FilesystemOperations {
         let file = openFiles.withLock { files in
             let file = files[object] ?? OpenFile(
                 object: object, path: attributes.path, version: version, size: attributes.size,
-                uploadSize: configuration.uploadSize, maxUploads: configuration.uploadsPerFile)
+                memory: extentMemory, maxUploads: configuration.uploadsPerFile)
             files[object] = file
             file.addHandle()
             return file

@@ -153,7 +153,7 @@ final class MemoryFilesystem: FilesystemOperations {
         }
         guard case .directory(let children) = try node(parent).content else { throw FilesystemError(.notDirectory) }
         if name == "broken" { throw FilesystemError(.ioError, "lookup of broken fails on purpose") }
-        guard let child = children[name] else { return .missing(cacheFor: 1) }
+        guard let child = children[name] else { return .missing(cacheFor: 30) }
         let found = try node(child)
         accounting.withLock {
             $0.held[child, default: 0] += 1

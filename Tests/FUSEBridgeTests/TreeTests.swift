@@ -47,8 +47,8 @@ struct TreeTests {
         }
     }
 
-    /// A missing name is answered with a negative entry the kernel keeps for its timeout (1 s here), so asking
-    /// again at once costs no lookup.
+    /// A missing name is answered with a negative entry the kernel keeps for its timeout (30 s here: a loaded
+    /// machine may take over a second for three `stat`s), so asking again at once costs no lookup.
     @Test func negativeEntriesAreCached() async throws {
         let filesystem = MemoryFilesystem(bigDirectorySize: 0)
         try await TestMount.with(filesystem) { mount in

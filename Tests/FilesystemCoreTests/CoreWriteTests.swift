@@ -8,10 +8,18 @@ import Testing
 
 /// ``OpenFile`` on its own: whatever the order and overlap of writes, what a reader sees is what was written last.
 @Suite struct OpenFileTests {
-    @Test(arguments: [1, 2, 3, 4]) func readersSeeTheLatestBytesWhateverTheOverlaps(seed: UInt64) {
+    /// With uploads of 32 KiB, writes of 512 bytes and more start their extents in reused memory, here spares
+    /// left full of other bytes: none of them may show.
+    @Test(arguments: [1, 2, 3, 4], [Int.max, 32 << 10])
+    func readersSeeTheLatestBytesWhateverTheOverlaps(seed: UInt64, uploadSize: Int) {
         var random = SplitMix(seed: seed)
+        let memory = ExtentMemory(bufferSize: uploadSize, maxSpares: 4)
+        if uploadSize < .max {
+            for _ in 0 ..< 4 { memory.recycle(ByteBuffer(repeating: 0xEE, count: uploadSize)) }
+            #expect(memory.spareCount == 4)
+        }
         let file = OpenFile(object: FileObject(snapshot: nil, fileID: "9"), path: "/f", version: "1", size: 0,
-                            uploadSize: .max, maxUploads: 4)
+                            memory: memory, maxUploads: 4)
         var model: [UInt8] = []
         var dirty = 0
         for step in 0 ..< 300 {
@@ -38,7 +46,7 @@ import Testing
 
     @Test func fullExtentsLeaveWithoutOverlappingOnesInFlight() {
         let file = OpenFile(object: FileObject(snapshot: nil, fileID: "9"), path: "/f", version: "1", size: 0,
-                            uploadSize: 4, maxUploads: 2)
+                            memory: ExtentMemory(bufferSize: 4, maxSpares: 0), maxUploads: 2)
         let first = file.write(ByteBuffer(string: "abcd"), at: 0).due
         #expect(first.map(\.extent.offset) == [0])
         // Over the range in flight: it waits in `dirty` even when full.
