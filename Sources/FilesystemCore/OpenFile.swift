@@ -63,6 +63,9 @@ final class OpenFile: Sendable {
         var progress = 0
         var progressWaiters: [CheckedContinuation<Void, Never>] = []
         var handles = 0
+
+        /// Bytes written that the server has not confirmed: dirty or being uploaded.
+        var writesPending: Bool { !dirty.isEmpty || !uploading.isEmpty }
     }
 
     private let state: Mutex<State>
@@ -138,10 +141,10 @@ final class OpenFile: Sendable {
         }
     }
 
-    var hasPendingWrites: Bool { state.withLock { !($0.dirty.isEmpty && $0.uploading.isEmpty) } }
+    var hasPendingWrites: Bool { state.withLock { $0.writesPending } }
 
     /// Whether anything is waiting for the next flush: data or an attribute change.
-    var hasPendingChanges: Bool { state.withLock { !($0.dirty.isEmpty && $0.uploading.isEmpty) || $0.attributeChange != nil } }
+    var hasPendingChanges: Bool { state.withLock { $0.writesPending || $0.attributeChange != nil } }
 
     /// Holds an attribute change for the next flush, merged over any held already.
     func deferChange(_ change: SetAttributesRequest) {
@@ -225,7 +228,7 @@ final class OpenFile: Sendable {
 
     /// Whether nothing is pending, and the progress count to wait on otherwise.
     var idle: (Bool, progress: Int) {
-        state.withLock { ($0.dirty.isEmpty && $0.uploading.isEmpty, $0.progress) }
+        state.withLock { (!$0.writesPending, $0.progress) }
     }
 
     /// Returns once an upload ended after progress count `progress`.
