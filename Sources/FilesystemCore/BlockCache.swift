@@ -9,7 +9,8 @@ struct BlockKey: Hashable, Sendable {
     var index: Int
 }
 
-/// File data in fixed-size blocks under one hard byte budget, least recently used out first.
+/// File data in fixed-size blocks under one hard byte budget, least recently used out first. A block counts what
+/// its buffer holds (its capacity), not just its bytes.
 ///
 /// Concurrent readers of a block share one fetch. Bytes being fetched count against the budget too, so read-ahead
 /// can never hold more than the budget; a demand read that finds the budget taken by fetches in flight still
@@ -107,7 +108,7 @@ final class BlockCache: Sendable {
     func release(_ key: BlockKey) {
         state.withLock { state in
             guard let released = state.cached.removeValue(forKey: key) else { return }
-            state.cachedBytes -= released.data.readableBytes
+            state.cachedBytes -= released.data.capacity
             state.statistics.released += 1
             keepSpare(released.data, &state)
         }
@@ -127,7 +128,7 @@ final class BlockCache: Sendable {
     /// Checks the byte accounting; tests call it after every step.
     func checkInvariants() {
         state.withLock { state in
-            precondition(state.cachedBytes == state.cached.values.reduce(0) { $0 + $1.data.readableBytes })
+            precondition(state.cachedBytes == state.cached.values.reduce(0) { $0 + $1.data.capacity })
             precondition(state.reservedBytes == state.loading.values.reduce(0) { $0 + $1.reserved })
             precondition(state.spareBytes == state.spares.reduce(0) { $0 + $1.capacity })
             precondition(state.spares.count <= Self.maxSpares)
@@ -161,12 +162,12 @@ final class BlockCache: Sendable {
         state.withLock { state in
             guard let loading = state.loading.removeValue(forKey: key) else { return }
             state.reservedBytes -= loading.reserved
-            guard let data, data.readableBytes <= budget else { return }
-            evict(&state, toFit: data.readableBytes)
-            guard state.cachedBytes + state.reservedBytes + data.readableBytes <= budget else { return }
+            guard let data, data.capacity <= budget else { return }
+            evict(&state, toFit: data.capacity)
+            guard state.cachedBytes + state.reservedBytes + data.capacity <= budget else { return }
             state.clock += 1
             state.cached[key] = Cached(data: data, lastUse: state.clock)
-            state.cachedBytes += data.readableBytes
+            state.cachedBytes += data.capacity
         }
     }
 
@@ -185,20 +186,30 @@ final class BlockCache: Sendable {
     private func evictOldest(_ state: inout State) -> ByteBuffer? {
         guard let oldest = state.cached.min(by: { $0.value.lastUse < $1.value.lastUse }) else { return nil }
         state.cached[oldest.key] = nil
-        state.cachedBytes -= oldest.value.data.readableBytes
+        state.cachedBytes -= oldest.value.data.capacity
         state.statistics.evictions += 1
         return oldest.value.data
     }
 
-    /// Room for a fetch of `size` bytes, and memory for it: a spare, or else the block evicted first.
+    /// Room for a fetch of `size` bytes, and memory for it if one fits: a spare, or else the block evicted first.
+    /// A 4 MiB buffer holding a small file's bytes would hold memory that the fetch never reserved.
     private func makeRoom(_ state: inout State, for size: Int) -> ByteBuffer? {
-        var memory = state.spares.popLast()
-        if let memory { state.spareBytes -= memory.capacity }
-        if memory == nil, state.cachedBytes + state.reservedBytes + state.spareBytes + size > budget {
-            memory = evictOldest(&state)
+        var memory: ByteBuffer?
+        if let fitting = state.spares.lastIndex(where: { Self.fits($0, size) }) {
+            memory = state.spares.remove(at: fitting)
+            state.spareBytes -= memory!.capacity
+        }
+        if memory == nil, state.cachedBytes + state.reservedBytes + state.spareBytes + size > budget,
+           let evicted = evictOldest(&state), Self.fits(evicted, size) {
+            memory = evicted
         }
         evict(&state, toFit: size)
         return memory
+    }
+
+    /// Whether a buffer holds `size` bytes without reallocating, and without holding twice what it carries.
+    private static func fits(_ buffer: ByteBuffer, _ size: Int) -> Bool {
+        buffer.capacity >= size && buffer.capacity < 2 * size
     }
 
     private func keepSpare(_ buffer: ByteBuffer, _ state: inout State) {

@@ -63,13 +63,13 @@ import Testing
     @Test func neverHoldsMoreThanItsBudget() async throws {
         let cache = BlockCache(budget: 10_000)
         for index in 0 ..< 50 {
-            _ = try await cache.block(key(index), size: 3000) { _ in ByteBuffer(repeating: UInt8(index), count: 3000) }
+            _ = try await cache.block(key(index), size: 2048) { _ in ByteBuffer(repeating: UInt8(index), count: 2048) }
             cache.checkInvariants()
         }
-        #expect(cache.statistics.cachedBytes <= 10_000 && cache.statistics.cachedBlocks == 3)
-        #expect(cache.statistics.evictions == 47)
+        #expect(cache.statistics.cachedBytes <= 10_000 && cache.statistics.cachedBlocks == 4)
+        #expect(cache.statistics.evictions == 46)
         // The most recently used blocks stayed.
-        _ = try await cache.block(key(49), size: 3000) { _ in Issue.record("the newest block was evicted"); return ByteBuffer() }
+        _ = try await cache.block(key(49), size: 2048) { _ in Issue.record("the newest block was evicted"); return ByteBuffer() }
     }
 
     @Test func versionsNeverMix() async throws {
@@ -90,34 +90,50 @@ import Testing
         cache.checkInvariants()
     }
 
+    /// Sizes are powers of two here, so a buffer's capacity (what the cache counts) is its size.
     @Test func releasedAndEvictedMemoryGoesToTheNextFetch() async throws {
-        let cache = BlockCache(budget: 10_000)
-        let first = try await cache.block(key(0), size: 3000) { _ in ByteBuffer(repeating: 1, count: 3000) }
+        let cache = BlockCache(budget: 8192)
+        let first = try await cache.block(key(0), size: 2048) { _ in ByteBuffer(repeating: 1, count: 2048) }
         let firstAddress = first.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
         _ = consume first
         cache.release(key(0))
-        #expect(cache.statistics.cachedBlocks == 0 && cache.statistics.released == 1 && cache.statistics.spareBytes >= 3000)
+        #expect(cache.statistics.cachedBlocks == 0 && cache.statistics.released == 1 && cache.statistics.spareBytes == 2048)
         cache.checkInvariants()
         // The next fetch fills the released block's memory: the same pages, not a new allocation.
-        let second = try await cache.block(key(1), size: 3000) { memory in
+        let second = try await cache.block(key(1), size: 2048) { memory in
             guard var buffer = consume memory else { throw CancellationError() }
             buffer.clear()
-            buffer.writeRepeatingByte(2, count: 3000)
+            buffer.writeRepeatingByte(2, count: 2048)
             return buffer
         }
         #expect(second.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == firstAddress)
         #expect(second.readableBytesView.allSatisfy { $0 == 2 } && cache.statistics.spareBytes == 0)
+        _ = consume second
         // Releasing what is not cached changes nothing.
         cache.release(key(7))
-        // With the budget full, a fetch is handed the memory of the block it evicts.
-        _ = try await cache.block(key(2), size: 3000) { _ in ByteBuffer(repeating: 3, count: 3000) }
-        _ = try await cache.block(key(3), size: 3000) { _ in ByteBuffer(repeating: 4, count: 3000) }
-        let reused = Counter()
-        _ = try await cache.block(key(4), size: 3000) { memory in
-            if memory != nil { reused.increment() }
-            return ByteBuffer(repeating: 5, count: 3000)
+        // A buffer twice the size of a fetch or more is not handed to it: it would hold memory nobody counted.
+        cache.release(key(1))
+        let small = try await cache.block(key(8), size: 100) { memory in
+            #expect(memory == nil, "a 2048-byte buffer for a 100-byte block")
+            return ByteBuffer(repeating: 8, count: 100)
         }
-        #expect(reused.value == 1 && cache.statistics.evictions == 1 && cache.statistics.cachedBlocks == 3)
+        #expect(cache.statistics.cachedBytes == small.capacity && cache.statistics.spareBytes == 2048)
+        _ = try await cache.block(key(1), size: 2048) { memory in
+            #expect(memory != nil, "the spare fits a block of its own size")
+            return ByteBuffer(repeating: 2, count: 2048)
+        }
+        _ = try await cache.block(key(2), size: 2048) { _ in ByteBuffer(repeating: 3, count: 2048) }
+        _ = try await cache.block(key(3), size: 2048) { _ in ByteBuffer(repeating: 4, count: 2048) }
+        // Full: the small block leaves first, its memory too small to reuse; then the oldest full-size one,
+        // whose memory the fetch that evicted it gets.
+        let reused = Counter()
+        for index in 4 ... 5 {
+            _ = try await cache.block(key(index), size: 2048) { memory in
+                if memory != nil { reused.increment() }
+                return ByteBuffer(repeating: UInt8(index), count: 2048)
+            }
+        }
+        #expect(reused.value == 1 && cache.statistics.evictions == 2 && cache.statistics.cachedBlocks == 4)
         cache.checkInvariants()
     }
 }
