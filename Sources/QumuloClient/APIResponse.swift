@@ -44,6 +44,8 @@ final class ResponseDelegate: HTTPClientResponseDelegate {
         var body = ByteBuffer()
         var bytes = 0
         var streaming = false
+        /// The longest body gathered, once the status tells which kind of answer it is.
+        var bodyLimit = 0
     }
 
     /// Longest body gathered for a successful answer that has no sink (JSON).
@@ -51,25 +53,29 @@ final class ResponseDelegate: HTTPClientResponseDelegate {
     /// Longest body gathered for a refusal: its error description.
     private static let refusalLimit = 1 << 20
     private let sink: BodySink?
+    /// Called once the server has answered, whatever becomes of the attempt afterwards.
+    private let answered: @Sendable () -> Void
     private let state = Mutex(State())
 
-    init(sink: BodySink?, limit: Int) {
+    init(sink: BodySink?, limit: Int, answered: @escaping @Sendable () -> Void) {
         self.sink = sink
         self.limit = limit
+        self.answered = answered
     }
 
     /// Body bytes received so far, for the attempt's log line and the counters.
     var bytesReceived: Int { state.withLock { $0.bytes } }
-    /// Whether the server answered at all, even if the attempt failed later.
-    var receivedHead: Bool { state.withLock { $0.status != nil } }
 
     func didReceiveHead(task: HTTPClient.Task<APIResponse>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        answered()
         let status = Int(head.status.code)
-        let streaming = sink != nil && (200 ..< 300).contains(status)
+        let success = (200 ..< 300).contains(status)
+        let streaming = sink != nil && success
         state.withLock { state in
             state.status = status
             state.headers = head.headers
             state.streaming = streaming
+            state.bodyLimit = success ? limit : Self.refusalLimit
         }
         do {
             if streaming { try sink?.begin(head.headers) }
@@ -87,9 +93,8 @@ final class ResponseDelegate: HTTPClientResponseDelegate {
                     try sink?.consume(buffer)
                     return
                 }
-                let limit = (200 ..< 300).contains(state.status ?? 0) ? limit : Self.refusalLimit
-                guard state.body.readableBytes + buffer.readableBytes <= limit else {
-                    throw QumuloClientError(code: .invalidResponse, message: "the answer is larger than \(limit) bytes")
+                guard state.body.readableBytes + buffer.readableBytes <= state.bodyLimit else {
+                    throw QumuloClientError(code: .invalidResponse, message: "the answer is larger than \(state.bodyLimit) bytes")
                 }
                 state.body.writeImmutableBuffer(buffer)
             }

@@ -135,7 +135,7 @@ extension QumuloClient {
             $0.bytesWritten += Int64(sent)
         }
         let started = ContinuousClock.now
-        let delegate = ResponseDelegate(sink: request.sink, limit: configuration.maxJSONResponseBytes)
+        let delegate = ResponseDelegate(sink: request.sink, limit: configuration.maxJSONResponseBytes) { [self] in answered() }
         var status: Int?
         func log(_ error: (any Error)? = nil) {
             let received = delegate.bytesReceived
@@ -162,7 +162,6 @@ extension QumuloClient {
                 task.cancel()
             }
             status = answer.status
-            answered()
             let outcome: Outcome<Result>
             switch answer.status {
             case 200 ..< 300:
@@ -175,14 +174,12 @@ extension QumuloClient {
             log()
             return outcome
         } catch let error as QumuloClientError {
-            if delegate.receivedHead { answered() }
             log(error)
             throw error.located(request)
         } catch let error where error is CancellationError || Task.isCancelled {
             log(error)
             throw CancellationError()
         } catch {
-            if delegate.receivedHead { answered() }
             let mapped = QumuloClientError(transportFailure: error)
             log(mapped)
             throw mapped.located(request)
