@@ -40,9 +40,9 @@ final class OpenFile: Sendable {
     let object: FileObject
     /// Where the file was when opened, for log lines about it.
     let path: String
-    let uploadSize: Int
     let maxUploads: Int
     private let memory: ExtentMemory
+    var uploadSize: Int { memory.bufferSize }
 
     fileprivate struct State {
         var version: String
@@ -73,7 +73,6 @@ final class OpenFile: Sendable {
     init(object: FileObject, path: String, version: String, size: UInt64, memory: ExtentMemory, maxUploads: Int) {
         self.object = object
         self.path = path
-        self.uploadSize = memory.bufferSize
         self.memory = memory
         self.maxUploads = maxUploads
         state = Mutex(State(version: version, serverSize: size, size: size))

@@ -386,9 +386,7 @@ public final class QumuloFilesystem: FilesystemOperations {
               cachedVersions.value(for: object) != version
         else { return }
         let key = BlockKey(object: object, version: version, index: 0)
-        blocks.prefetch(key, size: Int(known.size)) { [self] memory in
-            try await fetchBlock(key, fileSize: known.size, reusing: consume memory)
-        }
+        blocks.prefetch(key, size: blockLength(0, fileSize: known.size), fetch: blockFetch(key, fileSize: known.size))
     }
 
     /// A handle on a file whose attributes were just fetched, and whether the kernel may keep its cached pages:
@@ -442,9 +440,8 @@ public final class QumuloFilesystem: FilesystemOperations {
         for index in Int(prefetch.lowerBound / blockSize) ..< Int((prefetch.upperBound + blockSize - 1) / blockSize)
         where !prefetch.isEmpty {
             let key = BlockKey(object: file.object, version: view.version, index: index)
-            blocks.prefetch(key, size: blockLength(index, fileSize: view.serverSize)) { [self] memory in
-                try await fetchBlock(key, fileSize: view.serverSize, reusing: consume memory)
-            }
+            blocks.prefetch(key, size: blockLength(index, fileSize: view.serverSize),
+                            fetch: blockFetch(key, fileSize: view.serverSize))
         }
         var parts: [ByteBuffer] = []
         let serverEnd = min(end, view.serverSize)
@@ -452,9 +449,8 @@ public final class QumuloFilesystem: FilesystemOperations {
             do {
                 for index in Int(offset / blockSize) ... Int((serverEnd - 1) / blockSize) {
                     let key = BlockKey(object: file.object, version: view.version, index: index)
-                    let block = try await blocks.block(key, size: blockLength(index, fileSize: view.serverSize)) { [self] memory in
-                        try await fetchBlock(key, fileSize: view.serverSize, reusing: consume memory)
-                    }
+                    let block = try await blocks.block(key, size: blockLength(index, fileSize: view.serverSize),
+                                                       fetch: blockFetch(key, fileSize: view.serverSize))
                     let blockStart = UInt64(index) * blockSize
                     let from = Int(max(offset, blockStart) - blockStart)
                     let to = min(Int(serverEnd - blockStart), block.readableBytes)
@@ -531,10 +527,13 @@ public final class QumuloFilesystem: FilesystemOperations {
         return Int(min(UInt64(configuration.blockSize), fileSize - min(fileSize, start)))
     }
 
-    private func fetchBlock(_ key: BlockKey, fileSize: UInt64, reusing memory: consuming ByteBuffer?) async throws -> ByteBuffer {
-        try await client.read(.id(key.object.fileID), offset: UInt64(key.index) * UInt64(configuration.blockSize),
-                              length: blockLength(key.index, fileSize: fileSize), snapshot: key.object.snapshot,
-                              reusing: consume memory)
+    /// How the block cache fetches block `key` of a file of `fileSize` bytes, into memory it hands over.
+    private func blockFetch(_ key: BlockKey, fileSize: UInt64) -> BlockCache.Fetch {
+        { [self] memory in
+            try await client.read(.id(key.object.fileID), offset: UInt64(key.index) * UInt64(configuration.blockSize),
+                                  length: blockLength(key.index, fileSize: fileSize), snapshot: key.object.snapshot,
+                                  reusing: consume memory)
+        }
     }
 
     // MARK: Helpers
