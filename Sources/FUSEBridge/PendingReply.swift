@@ -59,7 +59,7 @@ struct PendingReply: ~Copyable {
     /// Replies with the error's errno and logs it: at debug for answers that are part of normal life (a
     /// missing name, an interrupted read), at warning for the ones that mean something broke.
     consuming func error(_ error: FilesystemError) {
-        let level: Logger.Level = [.ioError, .timedOut].contains(error.errno) ? .warning : .debug
+        let level: Logger.Level = error.errno == .ioError ? .warning : .debug
         context.logger.log(level: level, "request failed",
                            metadata: ["fuse.op": "\(operation)", "fuse.errno": "\(error.errno.rawValue)",
                                       "fuse.error": "\(error)"])

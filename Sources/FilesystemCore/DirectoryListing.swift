@@ -5,6 +5,12 @@ import Synchronization
 struct DirectoryListing: Sendable {
     private(set) var children: [FileAttributes] = []
     private var indexByName: [String: Int] = [:]
+    /// When its fetch started: the children's attributes are no newer (``InodeState/fromListing(_:listedAt:now:)``).
+    let fetchedAt: ContinuousClock.Instant
+
+    init(fetchedAt: ContinuousClock.Instant) {
+        self.fetchedAt = fetchedAt
+    }
 
     subscript(name: String) -> FileAttributes? {
         indexByName[name].map { children[$0] }
@@ -28,7 +34,7 @@ struct DirectoryListing: Sendable {
 /// instead of adding up.
 final class StreamedListing: Sendable {
     private struct State {
-        var listing = DirectoryListing()
+        var listing: DirectoryListing
         /// Set once the last page is in, or the fetch failed.
         var outcome: Result<Void, FilesystemError>?
         var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
@@ -46,13 +52,16 @@ final class StreamedListing: Sendable {
     }
 
     private let state: Mutex<State>
+    let fetchedAt: ContinuousClock.Instant
 
-    init() {
-        state = Mutex(State())
+    init(fetchedAt: ContinuousClock.Instant) {
+        self.fetchedAt = fetchedAt
+        state = Mutex(State(listing: DirectoryListing(fetchedAt: fetchedAt)))
     }
 
     /// A listing already complete, as the listing cache holds it.
     init(complete listing: DirectoryListing) {
+        fetchedAt = listing.fetchedAt
         state = Mutex(State(listing: listing, outcome: .success(())))
     }
 

@@ -13,17 +13,20 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     private let slots = Mutex<[Key: Slot]>([:])
     private let capacity: Int
+    private let clock: CoreClock
 
-    init(capacity: Int) {
+    init(capacity: Int, clock: CoreClock = .continuous) {
         self.capacity = capacity
+        self.clock = clock
     }
 
     /// The value if it has not expired.
     /// - Complexity: O(1).
     func value(for key: Key) -> Value? {
-        slots.withLock { slots in
+        let now = clock.now
+        return slots.withLock { slots in
             guard let slot = slots[key] else { return nil }
-            guard slot.expires > .now else {
+            guard slot.expires > now else {
                 slots[key] = nil
                 return nil
             }
@@ -33,7 +36,7 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     /// - Complexity: amortized O(1).
     func set(_ value: Value, for key: Key, lifetime: Double) {
-        let expires = ContinuousClock.now + .milliseconds(Int64(min(lifetime, 1e9) * 1000))
+        let expires = clock.deadline(in: lifetime)
         slots.withLock { slots in
             slots[key] = Slot(value: value, expires: expires)
             if slots.count > capacity {
@@ -47,8 +50,9 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Removes the entry; returns its value if it had not expired.
     @discardableResult
     func remove(_ key: Key) -> Value? {
-        slots.withLock { slots in
-            guard let slot = slots.removeValue(forKey: key), slot.expires > .now else { return nil }
+        let now = clock.now
+        return slots.withLock { slots in
+            guard let slot = slots.removeValue(forKey: key), slot.expires > now else { return nil }
             return slot.value
         }
     }
@@ -56,9 +60,10 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Changes a value in place if it is there and current, keeping its expiry: for facts this mount changed
     /// itself, which are no older than the rest of the value.
     func update(_ key: Key, _ change: (inout Value) -> Void) {
+        let now = clock.now
         slots.withLock { slots in
             // Taken out while it changes, so the value is not shared and changes without a copy.
-            guard var slot = slots.removeValue(forKey: key), slot.expires > .now else { return }
+            guard var slot = slots.removeValue(forKey: key), slot.expires > now else { return }
             change(&slot.value)
             slots[key] = slot
         }

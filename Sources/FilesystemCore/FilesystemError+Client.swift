@@ -7,7 +7,7 @@ extension FilesystemError {
     ///
     /// API errors go by `error_class` first (the status of most classes is not documented), then by status.
     /// Transport failures, timeouts and 5xx after the client's retries are EIO: the program gets an error, never
-    /// a hang.
+    /// a hang, and the one the README promises (ETIMEDOUT would read as a local timer's).
     init(_ error: any Error, _ context: @autoclosure () -> String) {
         let message = "\(context()): \(error)"
         // An interrupted request's task is cancelled; whatever failed because of it, the program sees EINTR.
@@ -24,8 +24,6 @@ extension FilesystemError {
             self.init(Self.errno(errorClass: error.errorClass, status: error.status), message)
         case .authentication, .credentials:
             self.init(.permissionDenied, message)
-        case .timeout:
-            self.init(.timedOut, message)
         default:
             self.init(.ioError, message)
         }

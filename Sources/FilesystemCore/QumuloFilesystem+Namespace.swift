@@ -26,10 +26,11 @@ extension QumuloFilesystem {
             }
         }
         let object = FileObject(snapshot: nil, fileID: attributes.id)
-        let opened = openHandle(object, attributes)
-        // Sent with the file's first flush, merged with whatever the creator sets next (``OpenFile``).
-        if !ownership.isEmpty { openFiles.withLock { $0[object] }?.deferChange(ownership) }
-        return (remember(entry(for: object, attributes)), opened)
+        let opened = openHandle(object)
+        let file = inodes.inode(object)
+        // Sent with the file's first flush, merged with whatever the creator sets next (``InodeState``).
+        if !ownership.isEmpty { file.deferChange(ownership) }
+        return (remember(entry(for: object, file.known ?? attributes)), opened)
     }
 
     public func makeNode(
@@ -57,7 +58,7 @@ extension QumuloFilesystem {
         }
         let object = FileObject(snapshot: nil, fileID: attributes.id)
         // Known empty: lookups while it fills (tar, git, cp -r) are answered without asking the server.
-        listingCache.set(DirectoryListing(), for: object, lifetime: lifetime(of: object))
+        listingCache.set(DirectoryListing(fetchedAt: clock.now), for: object, lifetime: lifetime(of: object))
         return remember(entry(for: object, attributes))
     }
 
@@ -73,6 +74,7 @@ extension QumuloFilesystem {
 
     public func link(_ node: NodeID, to parent: NodeID, name: String) async throws(FilesystemError) -> Entry {
         try checkChangeable([node, parent])
+        try Self.checkName(name)
         let object = try liveObject(node), directory = try liveObject(parent)
         invalidateAttributes(of: object)
         let source = try await attributes(of: object)
@@ -82,8 +84,7 @@ extension QumuloFilesystem {
         } catch {
             throw FilesystemError(error, "link \(source.path) as \(name) in \(directory)")
         }
-        added(attributes, named: name, to: directory)
-        return remember(entry(for: object, attributes))
+        return remember(entry(for: object, added(attributes, named: name, to: directory)))
     }
 
     /// A file open in this mount is moved aside to a hidden name instead, as NFS clients do, and removed at its
@@ -91,6 +92,7 @@ extension QumuloFilesystem {
     /// using (`sort`, databases, editors' swap files) would lose it.
     public func unlink(_ parent: NodeID, name: String) async throws(FilesystemError) {
         let directory = try changeableDirectory(parent)
+        try Self.checkName(name)
         guard let file = try await openFileLosingItsLastLink(named: name, in: directory) else {
             try await remove(name, from: directory)
             return
@@ -99,7 +101,7 @@ extension QumuloFilesystem {
     }
 
     /// Renames an open file to `.qfuse_hidden_<id>` in its directory, to be removed at its last release.
-    private func moveAside(_ file: OpenFile, named name: String, in directory: FileObject) async throws(FilesystemError) {
+    private func moveAside(_ file: InodeState, named name: String, in directory: FileObject) async throws(FilesystemError) {
         let hiddenName = ".qfuse_hidden_\(file.object.fileID)"
         let source = try await attributes(of: directory).path + name
         do {
@@ -113,7 +115,9 @@ extension QumuloFilesystem {
     }
 
     public func removeDirectory(_ parent: NodeID, name: String) async throws(FilesystemError) {
-        try await remove(name, from: try changeableDirectory(parent))
+        let directory = try changeableDirectory(parent)
+        try Self.checkName(name)
+        try await remove(name, from: directory)
     }
 
     public func rename(
@@ -121,6 +125,8 @@ extension QumuloFilesystem {
     ) async throws(FilesystemError) {
         try checkChangeable([parent, newParent])
         guard !flags.contains(.exchange) else { throw FilesystemError(.invalidArgument, "the API cannot exchange names") }
+        try Self.checkName(name)
+        try Self.checkName(newName)
         let from = try liveObject(parent), to = try liveObject(newParent)
         let source = try await attributes(of: from).path + name
         if !flags.contains(.noReplace), let target = try await openFileLosingItsLastLink(named: newName, in: to) {
@@ -139,7 +145,7 @@ extension QumuloFilesystem {
         if let replaced { forgetLinkCount(of: replaced) }
         if moved.type == .directory {
             // Every cached path below it is wrong now, and lookups build paths from them.
-            attributeCache.removeAll { object, _ in object.snapshot == nil }
+            inodes.expireAll(invalidating: false, now: clock.now) { object, _ in object.snapshot == nil }
             listingCache.removeAll { directory, _ in directory.snapshot == nil }
         }
         added(moved, named: newName, to: to)
@@ -153,7 +159,7 @@ extension QumuloFilesystem {
         named name: String, in directory: FileObject, mode: UInt32?, caller: Caller,
         _ request: @Sendable () async throws -> FileAttributes
     ) async throws(FilesystemError) -> (FileAttributes, SetAttributesRequest) {
-        guard name.utf8.count <= QumuloAPI.maxNameBytes else { throw FilesystemError(.fileNameTooLong, name) }
+        try Self.checkName(name)
         let attributes: FileAttributes
         do {
             attributes = try await request()
@@ -180,8 +186,7 @@ extension QumuloFilesystem {
         guard !ownership.isEmpty else { return attributes }
         do {
             let owned = try await client.setAttributes(of: .id(attributes.id), ownership).value
-            added(owned, named: name, to: directory)
-            return owned
+            return added(owned, named: name, to: directory)
         } catch {
             // Half made is worse than not made: the caller gets the error, and no object they cannot own.
             try? await client.unlink(name, from: .id(directory.fileID))
@@ -205,8 +210,8 @@ extension QumuloFilesystem {
     /// The file open in this mount whose last link is `name` in `directory`, if any: the one an unlink or a
     /// replacing rename must move aside. Asks the server only when some file is open at all. A file with other
     /// links stays reachable through them, and its link count stays right.
-    private func openFileLosingItsLastLink(named name: String, in directory: FileObject) async throws(FilesystemError) -> OpenFile? {
-        guard !openFiles.withLock({ $0.isEmpty }) else { return nil }
+    private func openFileLosingItsLastLink(named name: String, in directory: FileObject) async throws(FilesystemError) -> InodeState? {
+        guard inodes.hasActive else { return nil }
         var id = childID(named: name, in: directory)
         if id == nil {
             do {
@@ -217,7 +222,7 @@ extension QumuloFilesystem {
                 throw failure
             }
         }
-        guard let id, let file = openFiles.withLock({ $0[FileObject(snapshot: nil, fileID: id)] }), file.isOpen else {
+        guard let id, let file = inodes.active(FileObject(snapshot: nil, fileID: id)), file.isOpen else {
             return nil
         }
         invalidateAttributes(of: file.object)
@@ -230,10 +235,8 @@ extension QumuloFilesystem {
         if let child {
             invalidateAttributes(of: FileObject(snapshot: nil, fileID: child))
         } else {
-            attributeCache.removeAll { object, attributes in
-                guard object.snapshot == nil, attributes.numLinks > 1, attributes.type != .directory else { return false }
-                staleInListings.set(true, for: object, lifetime: configuration.attributeTimeout)
-                return true
+            inodes.expireAll(invalidating: true, now: clock.now) { object, attributes in
+                object.snapshot == nil && attributes.numLinks > 1 && attributes.type != .directory
             }
         }
     }
@@ -250,14 +253,17 @@ extension QumuloFilesystem {
     }
 
     /// A new name in `directory`: its cached listing gains it, and its own attributes (times, link count) are stale.
-    private func added(_ child: FileAttributes, named name: String, to directory: FileObject) {
+    /// Returns the child's attributes to show.
+    @discardableResult
+    private func added(_ child: FileAttributes, named name: String, to directory: FileObject) -> FileAttributes {
         var child = child
         child.name = name
-        attributeCache.set(child, for: FileObject(snapshot: nil, fileID: child.id), lifetime: configuration.attributeTimeout)
+        let shown = applyAnswer(child, of: FileObject(snapshot: nil, fileID: child.id))
         invalidateAttributes(of: directory)
         listingCache.update(directory) { $0.add(child) }
         rememberName(name, of: child.id, in: directory)
         abandonFetch(of: directory)
+        return shown
     }
 
     /// A name gone from `directory`: its listing is dropped (cheaper than finding the name in it).

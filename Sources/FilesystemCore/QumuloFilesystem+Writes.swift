@@ -28,7 +28,7 @@ extension QumuloFilesystem {
 
     public func synchronize(_ node: NodeID, handle: UInt64?) async throws(FilesystemError) {
         guard let handle else {
-            if case .object(let object) = try key(of: node), let file = openFiles.withLock({ $0[object] }) {
+            if case .object(let object) = try key(of: node), let file = inodes.active(object) {
                 await drain(file)
             }
             return
@@ -41,7 +41,7 @@ extension QumuloFilesystem {
     ) async throws(FilesystemError) -> AttributesReply {
         try checkChangeable([node])
         let object = try liveObject(node)
-        let file = openFiles.withLock { $0[object] }
+        let file = inodes.active(object)
         let now = Timestamp.now()
         func time(_ change: AttributeChanges.Time?) -> Timestamp? {
             switch change {
@@ -114,7 +114,7 @@ extension QumuloFilesystem {
         await drain(file)
         do {
             let attributes = try await client.punchHole(.id(file.object.fileID), offset: offset, size: length).value
-            remember(attributes, of: file.object)
+            applyAnswer(attributes, of: file.object)
         } catch {
             throw FilesystemError(error, "punch hole in \(file.path)")
         }
@@ -130,7 +130,7 @@ extension QumuloFilesystem {
         // The server copies what it has: both files' pending writes go first.
         await drain(from)
         await drain(to)
-        let sourceSize = from.readView.size
+        let sourceSize = from.readView(version: dataVersion(of:))?.size ?? 0
         let count = min(length, sourceSize - min(sourceSize, sourceOffset), Self.largestCopy)
         guard count > 0 else { return 0 }
         do {
@@ -139,7 +139,7 @@ extension QumuloFilesystem {
                                  sourceOffset: sourceOffset, targetOffset: targetOffset, length: count),
                 into: .id(to.object.fileID))
             let attributes = try await client.attributes(of: .id(to.object.fileID)).value
-            remember(attributes, of: to.object)
+            applyAnswer(attributes, of: to.object)
         } catch {
             throw FilesystemError(error, "copy \(count) bytes from \(from.path) to \(to.path)")
         }
@@ -150,19 +150,18 @@ extension QumuloFilesystem {
 
     /// Starts each upload in a Task of its own, not the caller's: a writer interrupted by a signal must not
     /// cancel bytes it already handed over. Each one ends by starting the uploads that became due.
-    func startUploads(_ uploads: [OpenFile.Upload], of file: OpenFile) {
+    func startUploads(_ uploads: [InodeState.Upload], of file: InodeState) {
         for upload in uploads {
             // Handed over, not captured: the task must own the extent alone to pass its memory on afterwards.
-            let handoff = Mutex<OpenFile.Upload?>(upload)
+            let handoff = Mutex<InodeState.Upload?>(upload)
             Task { [self] in
                 guard let upload = handoff.withLock({ $0.take() }) else { return }
                 let number = upload.number
                 let extent = (consume upload).extent
-                let result: Result<(FileAttributes, String), FilesystemError>
+                let result: Result<FileAttributes, FilesystemError>
+                let sent = clock.now
                 do {
-                    let attributes = try await client.write(.id(file.object.fileID), offset: extent.offset, extent.data).value
-                    attributeCache.set(attributes, for: file.object, lifetime: lifetime(of: file.object))
-                    result = .success((attributes, dataVersion(of: attributes)))
+                    result = .success(try await client.write(.id(file.object.fileID), offset: extent.offset, extent.data).value)
                 } catch {
                     let failure = FilesystemError(error, "write \(extent.data.readableBytes) bytes at \(extent.offset) of \(file.path)")
                     logger.error("write failed", metadata: [
@@ -171,7 +170,9 @@ extension QumuloFilesystem {
                     ])
                     result = .failure(failure)
                 }
-                file.finish(number, result)
+                // The answer and the end of the upload are one step: in between, the file would show neither the
+                // local size nor the server's.
+                file.finishUpload(number, result, sentAt: sent, lifetime: lifetime(of: file.object), now: clock.now)
                 writeBudget.release(extent.data.readableBytes)
                 extentMemory.recycle((consume extent).data)
                 startUploads(file.dueUploads(all: false), of: file)
@@ -183,13 +184,13 @@ extension QumuloFilesystem {
     /// (random writes to a large file, many files written at once) could otherwise fill the budget with extents
     /// that never leave, and writers would wait forever.
     private func relieveWriteBudget() {
-        for file in openFiles.withLock({ Array($0.values) }) {
+        for file in inodes.activeInodes {
             startUploads(file.dueUploads(all: true), of: file)
         }
     }
 
     /// Returns once every write of `file` so far, then its held attribute change, has reached the server or failed.
-    func drain(_ file: OpenFile) async {
+    func drain(_ file: InodeState) async {
         while true {
             startUploads(file.dueUploads(all: true), of: file)
             let (idle, progress) = file.idle
@@ -209,7 +210,7 @@ extension QumuloFilesystem {
 
     /// The handle's file, after throwing the first upload failure of it that the handle has not been told of.
     @discardableResult
-    func reportFailures(_ handle: UInt64) throws(FilesystemError) -> OpenFile {
+    func reportFailures(_ handle: UInt64) throws(FilesystemError) -> InodeState {
         let opened = try fileHandle(handle)
         guard let (failure, count) = opened.file.unreportedFailure(seen: opened.reportedFailures) else { return opened.file }
         handles.withLock { handles in
@@ -224,18 +225,10 @@ extension QumuloFilesystem {
     /// `PATCH info/attributes` and everything that follows from its answer.
     func changeAttributes(of object: FileObject, _ request: SetAttributesRequest) async throws(FilesystemError) -> FileAttributes {
         do {
-            let attributes = try await client.setAttributes(of: .id(object.fileID), request).value
-            remember(attributes, of: object)
-            return attributes
+            return applyAnswer(try await client.setAttributes(of: .id(object.fileID), request).value, of: object)
         } catch {
             throw FilesystemError(error, "set attributes of \(object)")
         }
-    }
-
-    /// Attributes the server answered a change with: cached, and the open file's size and version moved on.
-    func remember(_ attributes: FileAttributes, of object: FileObject) {
-        attributeCache.set(attributes, for: object, lifetime: lifetime(of: object))
-        openFiles.withLock { $0[object] }?.refresh(attributes, version: dataVersion(of: attributes))
     }
 
     func liveObject(_ node: NodeID) throws(FilesystemError) -> FileObject {

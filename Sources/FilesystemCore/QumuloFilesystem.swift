@@ -22,61 +22,72 @@ import SystemPackage
 ///
 /// Thread safety: all state is in lock-protected tables and caches; operations run concurrently.
 public final class QumuloFilesystem: FilesystemOperations {
+    // Rooms, each the one owner of its state, with its own lock. Lock order, where two are held at once:
+    // `inodes` (the table) before an `InodeState`; an `InodeState` before `ExtentMemory`. Every other lock (the caches below,
+    // `handles`, `listingsInFlight`, the block cache, the write budget, each `StreamedListing`) is a leaf: held
+    // for a dictionary operation, never while taking another or across a suspension.
     let client: QumuloClient
     let configuration: FilesystemConfiguration
     let logger: Logger
+    let clock: CoreClock
     let nodes: NodeTable
-    let attributeCache = ExpiringCache<FileObject, FileAttributes>(capacity: 200_000)
-    let listingCache = ExpiringCache<FileObject, DirectoryListing>(capacity: 4096)
-    /// Objects whose attributes this mount changed or made stale within the attribute timeout: the copies in
-    /// cached listings are older, and must not be handed out as current.
-    let staleInListings = ExpiringCache<FileObject, Bool>(capacity: 100_000)
+    /// What this mount knows of each object: attributes in answer order, write-back, what the kernel caches.
+    let inodes: InodeTable
+    let listingCache: ExpiringCache<FileObject, DirectoryListing>
     /// The file id behind each live name this mount handed to the kernel lately, so an unlink or a rename that
     /// replaces a name knows whose link count changed even when the directory's listing is not cached.
-    let childIDs = ExpiringCache<ChildName, String>(capacity: 100_000)
+    let childIDs: ExpiringCache<ChildName, String>
     /// Lookups in each live directory that had no listing to answer them and asked the server one by one, in
     /// the current run of them. A directory looked up name after name (a `cp -r`, `tar c` or `xargs cat` that
     /// outlives the listing its `readdir` fetched) is listed again in the background once a run has cost more
     /// requests than twice the listing's pages: the names after it cost nothing until the listing expires.
-    let lookupsWithoutListing = ExpiringCache<FileObject, Int>(capacity: 4096)
+    let lookupsWithoutListing: ExpiringCache<FileObject, Int>
     /// The fewest such lookups that make a directory worth listing again, however small it is.
     static let busyDirectory = 16
     /// Children per page of a listing, as the cluster pages them by default.
     static let listingPageSize: UInt64 = 1000
     /// Listings being fetched, which readers use page by page as they arrive.
     let listingsInFlight = Mutex<[FileObject: StreamedListing]>([:])
-    let snapshotCache = ExpiringCache<Int, [SnapshotInfo]>(capacity: 1)
+    let snapshotCache: ExpiringCache<Int, [SnapshotInfo]>
     let snapshotFetches = SingleFlight<Int, [SnapshotInfo]>()
     /// For each (snapshot, live directory): the directory as the snapshot has it, or nil if it did not exist then.
-    let snapshotRoots = ExpiringCache<FileObject, FileAttributes?>(capacity: 100_000)
+    let snapshotRoots: ExpiringCache<FileObject, FileAttributes?>
     let blocks: BlockCache
     let writeBudget: WriteBudget
     let extentMemory: ExtentMemory
     let handles = Mutex(HandleTable())
-    /// Every file with a handle open, shared by its handles (``OpenFile``).
-    let openFiles = Mutex<[FileObject: OpenFile]>([:])
-    /// Live objects whose attributes came from the server within ``revalidationGrace`` and no open has used yet:
-    /// the lookup the kernel sends just before an open already did that open's close-to-open check.
-    let justFetched = ExpiringCache<FileObject, Bool>(capacity: 10_000)
     /// As old as attributes may be and still count as fetched for an open: a lookup and the open after it arrive
     /// within microseconds to a few milliseconds, and on a WAN an answer is as old as one round trip anyway.
     static let revalidationGrace = 0.05
-    /// The data version the kernel last cached for each file, for `FOPEN_KEEP_CACHE`. Bounded: a file whose
-    /// entry was evicted only has its pages dropped at the next open.
-    private let cachedVersions = ExpiringCache<FileObject, String>(capacity: 100_000)
 
     /// Connects the core to a cluster: finds the root (whose id clients must discover, not assume).
-    public init(client: QumuloClient, configuration: FilesystemConfiguration, logger: Logger) async throws {
+    public init(
+        client: QumuloClient, configuration: FilesystemConfiguration, logger: Logger, clock: CoreClock = .continuous
+    ) async throws {
         self.client = client
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
+        listingCache = ExpiringCache(capacity: 4096, clock: clock)
+        childIDs = ExpiringCache(capacity: 100_000, clock: clock)
+        lookupsWithoutListing = ExpiringCache(capacity: 4096, clock: clock)
+        snapshotCache = ExpiringCache(capacity: 1, clock: clock)
+        snapshotRoots = ExpiringCache(capacity: 100_000, clock: clock)
         blocks = BlockCache(budget: configuration.cacheSize)
         writeBudget = WriteBudget(limit: configuration.writeBuffer)
         // One spare per upload a sequential writer keeps in flight.
         extentMemory = ExtentMemory(bufferSize: configuration.uploadSize, maxSpares: configuration.uploadsPerFile)
+        inodes = InodeTable(capacity: 200_000, policy: InodeState.WritePolicy(memory: extentMemory,
+                                                                          maxUploads: configuration.uploadsPerFile))
         let root = try await client.attributes(of: .path("/")).value
         nodes = NodeTable(rootFileID: root.id)
-        attributeCache.set(root, for: FileObject(snapshot: nil, fileID: root.id), lifetime: configuration.attributeTimeout)
+        applyAnswer(root, of: FileObject(snapshot: nil, fileID: root.id))
+    }
+
+    /// Checks the invariants of every room; traps on a violation. For tests, after every step.
+    public func checkInvariants() {
+        inodes.checkInvariants()
+        blocks.checkInvariants()
     }
 
     /// Lookups the kernel holds, per node: for tests of the accounting.
@@ -94,6 +105,7 @@ public final class QumuloFilesystem: FilesystemOperations {
             }
             return .found(remember(try snapshot.entry))
         case .object(let directory):
+            try Self.checkName(name)
             if name == ".snapshot", directory.snapshot == nil {
                 return .found(remember(try await snapshotDirectoryEntry(of: directory)))
             }
@@ -103,7 +115,7 @@ public final class QumuloFilesystem: FilesystemOperations {
                 guard let listed = listing[name] else { return .missing(cacheFor: negative) }
                 let object = FileObject(snapshot: directory.snapshot, fileID: listed.id)
                 rememberName(name, of: listed.id, in: directory)
-                let current = try await attributes(of: object, listed: listed)
+                let current = try await attributes(of: object, listed: listed, listedAt: listing.fetchedAt)
                 return .found(remember(entry(for: object, current)))
             }
             let parentAttributes = try await attributes(of: directory)
@@ -118,9 +130,9 @@ public final class QumuloFilesystem: FilesystemOperations {
                 throw failure
             }
             let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
-            fetched(child, of: object)
+            let shown = applyAnswer(child, of: object, fetched: true)
             rememberName(name, of: child.id, in: directory)
-            return .found(remember(entry(for: object, child)))
+            return .found(remember(entry(for: object, shown)))
         }
     }
 
@@ -266,12 +278,11 @@ public final class QumuloFilesystem: FilesystemOperations {
             for (index, child) in try await listing.children(from: first, count: limit - entries.count).enumerated() {
                 let childObject = FileObject(snapshot: object.snapshot, fileID: child.id)
                 if plus { rememberName(child.name, of: child.id, in: object) }
-                // The attribute cache is never older than a listing, and has what this mount changed since. A
-                // child changed here whose attributes are not cached is listed with a timeout of 0, so `stat`
-                // asks for them.
-                let cached = attributeCache.value(for: childObject)
-                var listed = entry(for: childObject, cached ?? child)
-                if cached == nil, staleInListings.value(for: childObject) != nil { listed.attributeTimeout = 0 }
+                // The child's inode is never older than a listing, and has what this mount changed since. A child
+                // changed here after the listing was fetched is listed with a timeout of 0, so `stat` asks for it.
+                let current = inodes.inode(childObject).fromListing(child, listedAt: listing.fetchedAt, now: clock.now)
+                var listed = entry(for: childObject, current ?? child)
+                if current == nil { listed.attributeTimeout = 0 }
                 entries.append(DirectoryEntry(name: child.name, offset: UInt64(first + index + 3), entry: listed))
             }
             return entries
@@ -317,7 +328,7 @@ public final class QumuloFilesystem: FilesystemOperations {
         if let cached = listingCache.value(for: directory) { return StreamedListing(complete: cached) }
         let (listing, isNew) = listingsInFlight.withLock { inFlight in
             if let running = inFlight[directory] { return (running, false) }
-            let listing = StreamedListing()
+            let listing = StreamedListing(fetchedAt: clock.now)
             inFlight[directory] = listing
             return (listing, true)
         }
@@ -335,8 +346,8 @@ public final class QumuloFilesystem: FilesystemOperations {
         do {
             for try await page in client.entryPages(of: .id(directory.fileID), snapshot: directory.snapshot) {
                 for child in page {
-                    let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
-                    attributeCache.set(child, for: object, lifetime: lifetime(of: object))
+                    applyAnswer(child, of: FileObject(snapshot: directory.snapshot, fileID: child.id),
+                                sentAt: listing.fetchedAt)
                 }
                 listing.add(page)
             }
@@ -362,48 +373,39 @@ public final class QumuloFilesystem: FilesystemOperations {
         // Close-to-open: a live file's attributes are fetched afresh on open, so a change made elsewhere before
         // the open is seen, whatever the attribute cache holds. The lookup of this very open may have just done
         // it; its fetch counts once, so the open after the next change elsewhere asks again.
-        if object.snapshot == nil, justFetched.remove(object) == nil {
-            if flags & 0o3 == 0, flags & 0o1000 == 0, let known = attributeCache.value(for: object) {
-                prefetchSmallFile(object, known)
+        let inode = inodes.inode(object)
+        if object.snapshot == nil, !inode.takeFetchForOpen(within: Self.revalidationGrace, now: clock.now) {
+            if flags & 0o3 == 0, flags & 0o1000 == 0, let known = inode.fresh(now: clock.now) {
+                prefetchSmallFile(inode, known)
             }
-            attributeCache.remove(object)
+            inode.expire()
         }
-        let attributes = try await attributes(of: object)
-        justFetched.remove(object)
+        // This fetch is the open's own check: it stands for no later open.
+        let attributes = try await attributes(of: object, countsForOpen: false)
         guard attributes.type == .file else {
             throw FilesystemError(attributes.type == .directory ? .isDirectory : .invalidArgument, "open \(object)")
         }
-        return openHandle(object, attributes)
+        return openHandle(object)
     }
 
     /// Starts reading a small file while its open checks its attributes: one round trip instead of two before
     /// `cat` has its bytes. The block is keyed by the version known before the check, so a file changed meanwhile
     /// costs one wasted request, never stale bytes. Skipped when the kernel's pages are of that version (its
     /// reads will not reach us).
-    private func prefetchSmallFile(_ object: FileObject, _ known: FileAttributes) {
+    private func prefetchSmallFile(_ inode: InodeState, _ known: FileAttributes) {
         let version = dataVersion(of: known)
         guard known.type == .file, known.size > 0, known.size <= UInt64(configuration.blockSize),
-              cachedVersions.value(for: object) != version
+              inode.kernelVersion != version, !inode.hasPendingWrites
         else { return }
-        let key = BlockKey(object: object, version: version, index: 0)
+        let key = BlockKey(object: inode.object, version: version, index: 0)
         blocks.prefetch(key, size: blockLength(0, fileSize: known.size), fetch: blockFetch(key, fileSize: known.size))
     }
 
     /// A handle on a file whose attributes were just fetched, and whether the kernel may keep its cached pages:
     /// only if they are of the current version, or hold this mount's own pending writes.
-    func openHandle(_ object: FileObject, _ attributes: FileAttributes) -> OpenReply {
-        let version = dataVersion(of: attributes)
-        // Handles come and go under the table's lock, so a last release never drops a file another open just took.
-        let file = openFiles.withLock { files in
-            let file = files[object] ?? OpenFile(
-                object: object, path: attributes.path, version: version, size: attributes.size,
-                memory: extentMemory, maxUploads: configuration.uploadsPerFile)
-            files[object] = file
-            file.addHandle()
-            return file
-        }
-        file.refresh(attributes, version: version)
-        let keepCache = cachedVersionMatches(object, version: version) || file.hasPendingWrites
+    func openHandle(_ object: FileObject) -> OpenReply {
+        let file = inodes.addHandle(object)
+        let keepCache = file.kernelMayKeepPages(version: dataVersion(of:))
         let handle = handles.withLock {
             $0.open(.file(FileHandle(
                 file: file, reportedFailures: file.failureCount,
@@ -414,7 +416,8 @@ public final class QumuloFilesystem: FilesystemOperations {
 
     /// The version blocks of a file's data are cached under.
     func dataVersion(of attributes: FileAttributes) -> String {
-        attributes.dataRevision.map(String.init) ?? "\(attributes.modificationTime.totalNanoseconds):\(attributes.size)"
+        let time = attributes.modificationTime
+        return attributes.dataRevision.map(String.init) ?? "\(time.seconds).\(time.nanoseconds):\(attributes.size)"
     }
 
     public func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) async throws(FilesystemError) -> ByteBuffer {
@@ -424,7 +427,9 @@ public final class QumuloFilesystem: FilesystemOperations {
             guard case .file(var opened)? = handles.handles[handle] else {
                 throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
             }
-            let view = opened.file.readView
+            guard let view = opened.file.readView(version: dataVersion(of:)) else {
+                throw FilesystemError(.ioError, "\(opened.file.object) is open with no attributes")
+            }
             let ahead = opened.readAhead.observe(offset: offset, size: size, fileSize: view.serverSize)
             handles.handles[handle] = .file(opened)
             // A sequential reader is done with the block two behind the one it reads: far enough behind that the
@@ -485,24 +490,12 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
         await drain(opened.file)
         handles.withLock { $0.close(handle) }
-        var last = openFiles.withLock { files in
-            guard opened.file.removeHandle() else { return false }
-            if files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
-                files[opened.file.object] = nil
-            }
-            return true
-        }
+        var last = inodes.removeHandle(opened.file)
         // A change made through the node between the drain and now (a chmod by path) must not wait for an open
         // that may never come.
         while last, opened.file.hasPendingChanges {
             await drain(opened.file)
-            last = openFiles.withLock { files in
-                guard !opened.file.isOpen else { return false }
-                if files[opened.file.object] === opened.file, !opened.file.hasPendingChanges {
-                    files[opened.file.object] = nil
-                }
-                return true
-            }
+            last = inodes.settle(opened.file)
         }
         if last, let hidden = opened.file.takeHidden() {
             do {
@@ -538,6 +531,13 @@ public final class QumuloFilesystem: FilesystemOperations {
 
     // MARK: Helpers
 
+    /// A name the cluster could never hold fails as POSIX says, before any request: a lookup of it is not ENOENT.
+    static func checkName(_ name: String) throws(FilesystemError) {
+        guard name.utf8.count <= QumuloAPI.maxNameBytes else {
+            throw FilesystemError(.fileNameTooLong, "\(name.utf8.count) bytes: \(name.prefix(32))…")
+        }
+    }
+
     func key(of node: NodeID) throws(FilesystemError) -> NodeKey {
         guard let key = nodes.key(of: node) else { throw FilesystemError(.staleNFSFileHandle, "unknown \(node)") }
         return key
@@ -548,44 +548,51 @@ public final class QumuloFilesystem: FilesystemOperations {
         object.snapshot == nil ? configuration.attributeTimeout : FilesystemConfiguration.forever
     }
 
-    /// A child's attributes as a listing had them, unless this mount has newer ones or knows them stale.
-    func attributes(of object: FileObject, listed: FileAttributes) async throws(FilesystemError) -> FileAttributes {
-        if let cached = attributeCache.value(for: object) { return cached }
-        if staleInListings.value(for: object) != nil { return try await attributes(of: object) }
-        return listed
+    /// A child's attributes as a listing fetched at `listedAt` had them, unless this mount holds newer ones or
+    /// knows copies that old stale.
+    func attributes(
+        of object: FileObject, listed: FileAttributes, listedAt: ContinuousClock.Instant
+    ) async throws(FilesystemError) -> FileAttributes {
+        if let current = inodes.inode(object).fromListing(listed, listedAt: listedAt, now: clock.now) { return current }
+        return try await attributes(of: object)
     }
 
-    /// Drops what is cached of a live object's attributes, including the copies in listings.
+    /// This mount changed a live object in a way no answer it holds shows: what is held, and every answer to a
+    /// request sent before now, listings included, is stale.
     func invalidateAttributes(of object: FileObject) {
-        attributeCache.remove(object)
-        staleInListings.set(true, for: object, lifetime: configuration.attributeTimeout)
+        inodes.inode(object).invalidate(now: clock.now)
     }
 
-    func attributes(of object: FileObject) async throws(FilesystemError) -> FileAttributes {
-        if let cached = attributeCache.value(for: object) { return cached }
+    /// The attributes of an object to show, from the server unless trusted ones are held. A fetch counts as the
+    /// close-to-open check of an open that follows within ``revalidationGrace``, unless `countsForOpen` is false.
+    func attributes(of object: FileObject, countsForOpen: Bool = true) async throws(FilesystemError) -> FileAttributes {
+        let inode = inodes.inode(object)
+        if let fresh = inode.fresh(now: clock.now) { return fresh }
+        let sent = clock.now
         do {
-            let attributes = try await client.attributes(of: .id(object.fileID), snapshot: object.snapshot).value
-            fetched(attributes, of: object)
-            return attributes
+            let answer = try await client.attributes(of: .id(object.fileID), snapshot: object.snapshot).value
+            return applyAnswer(answer, of: object, sentAt: sent, fetched: countsForOpen)
         } catch {
             throw FilesystemError(error, "attributes of \(object)")
         }
     }
 
-    /// Caches attributes just fetched from the server, and notes them as fresh enough for an open.
-    private func fetched(_ attributes: FileAttributes, of object: FileObject) {
-        attributeCache.set(attributes, for: object, lifetime: lifetime(of: object))
-        if object.snapshot == nil { justFetched.set(true, for: object, lifetime: Self.revalidationGrace) }
+    /// Applies an answer of the server about `object` to its inode, in order (``InodeState/apply(_:sentAt:lifetime:now:fetched:)``);
+    /// returns the attributes to show. `sentAt` is when the request left, if not just now.
+    @discardableResult
+    func applyAnswer(
+        _ answer: FileAttributes, of object: FileObject, sentAt: ContinuousClock.Instant? = nil, fetched: Bool = false
+    ) -> FileAttributes {
+        let now = clock.now
+        return inodes.inode(object).apply(answer, sentAt: sentAt ?? now, lifetime: lifetime(of: object), now: now,
+                                          fetched: fetched && object.snapshot == nil)
     }
 
-    /// The entry of an object with the attributes given, its node named but not counted.
-    /// An open file shows what this mount holds for it and the server does not have yet (``OpenFile/presenting(_:)``).
+    /// The entry of an object with the attributes to show given, its node named but not counted.
     func entry(for object: FileObject, _ attributes: FileAttributes) -> Entry {
         let node = nodes.node(for: .object(object))
         let timeout = lifetime(of: object)
-        let open = object.snapshot == nil ? openFiles.withLock { $0[object] } : nil
-        let shown = NodeAttributes(open?.presenting(attributes) ?? attributes, inode: nodes.inode(of: node),
-                                   configuration: configuration)
+        let shown = NodeAttributes(attributes, inode: nodes.inode(of: node), configuration: configuration)
         return Entry(node: node, attributes: shown, entryTimeout: timeout, attributeTimeout: timeout)
     }
 
@@ -602,11 +609,6 @@ public final class QumuloFilesystem: FilesystemOperations {
         return entry
     }
 
-    /// Whether the kernel's cached data of `object` is of `version`; records `version` as cached from now on.
-    private func cachedVersionMatches(_ object: FileObject, version: String) -> Bool {
-        defer { cachedVersions.set(version, for: object, lifetime: FilesystemConfiguration.forever) }
-        return cachedVersions.value(for: object) == version
-    }
 }
 
 struct DirectoryHandle: Sendable {
@@ -623,7 +625,7 @@ enum HandleListing: Sendable {
 }
 
 struct FileHandle: Sendable {
-    var file: OpenFile
+    var file: InodeState
     /// Upload failures of the file this handle has been told of, or that came before it was opened.
     var reportedFailures: Int
     var readAhead: ReadAheadWindow

@@ -6,62 +6,6 @@ import SandboxTestSupport
 import SystemPackage
 import Testing
 
-/// ``OpenFile`` on its own: whatever the order and overlap of writes, what a reader sees is what was written last.
-@Suite struct OpenFileTests {
-    /// With uploads of 32 KiB, writes of 512 bytes and more start their extents in reused memory, here spares
-    /// left full of other bytes: none of them may show.
-    @Test(arguments: [1, 2, 3, 4], [Int.max, 32 << 10])
-    func readersSeeTheLatestBytesWhateverTheOverlaps(seed: UInt64, uploadSize: Int) {
-        var random = SplitMix(seed: seed)
-        let memory = ExtentMemory(bufferSize: uploadSize, maxSpares: 4)
-        if uploadSize < .max {
-            for _ in 0 ..< 4 { memory.recycle(ByteBuffer(repeating: 0xEE, count: uploadSize)) }
-            #expect(memory.spareCount == 4)
-        }
-        let file = OpenFile(object: FileObject(snapshot: nil, fileID: "9"), path: "/f", version: "1", size: 0,
-                            memory: memory, maxUploads: 4)
-        var model: [UInt8] = []
-        var dirty = 0
-        for step in 0 ..< 300 {
-            let offset = Int(random.next() % 4096), length = Int(random.next() % 700) + 1
-            let byte = UInt8(truncatingIfNeeded: step)
-            let (added, due) = file.write(ByteBuffer(repeating: byte, count: length), at: UInt64(offset))
-            #expect(due.isEmpty)
-            dirty += added
-            if model.count < offset + length { model += [UInt8](repeating: 0, count: offset + length - model.count) }
-            model.replaceSubrange(offset ..< offset + length, with: repeatElement(byte, count: length))
-
-            let view = file.readView
-            #expect(view.size == UInt64(model.count))
-            var seen = [UInt8](repeating: 0, count: Int(view.size))
-            for overlay in view.overlays {
-                seen.replaceSubrange(Int(overlay.offset) ..< Int(overlay.end), with: overlay.data.readableBytesView)
-            }
-            #expect(seen == model, "step \(step)")
-            let extents = view.overlays.sorted { $0.offset < $1.offset }
-            #expect(zip(extents, extents.dropFirst()).allSatisfy { $0.end < $1.offset }, "extents stay disjoint and apart")
-            #expect(extents.reduce(0) { $0 + $1.data.readableBytes } == dirty, "the budget holds exactly the dirty bytes")
-        }
-    }
-
-    @Test func fullExtentsLeaveWithoutOverlappingOnesInFlight() {
-        let file = OpenFile(object: FileObject(snapshot: nil, fileID: "9"), path: "/f", version: "1", size: 0,
-                            memory: ExtentMemory(bufferSize: 4, maxSpares: 0), maxUploads: 2)
-        let first = file.write(ByteBuffer(string: "abcd"), at: 0).due
-        #expect(first.map(\.extent.offset) == [0])
-        // Over the range in flight: it waits in `dirty` even when full.
-        #expect(file.write(ByteBuffer(string: "wxyz"), at: 2).due.isEmpty)
-        #expect(file.readView.overlays.count == 2)
-        file.finish(first[0].number, .success((attributes(size: 4), "2")))
-        let next = file.dueUploads(all: false)
-        #expect(next.map(\.extent.offset) == [2])
-        file.finish(next[0].number, .failure(FilesystemError(.noSpace)))
-        #expect(file.idle.0)
-        #expect(file.unreportedFailure(seen: 0)?.0.errno == .noSpace)
-        #expect(file.unreportedFailure(seen: 1) == nil)
-    }
-}
-
 /// The write path of the core against a real sandbox.
 @Suite struct CoreWriteTests {
     @Test func pendingWritesAreReadBackAndReachTheServerOnFlush() async throws {
@@ -229,11 +173,4 @@ import Testing
             #expect(restored == original)
         }
     }
-}
-
-/// Attributes of a plain file of `size` bytes.
-private func attributes(size: UInt64) -> FileAttributes {
-    FileAttributes(id: "9", name: "f", path: "/f", type: .file, mode: FileMode(rawValue: 0o644), owner: 0, group: 0, size: size,
-                   blocks: 0, datablocks: 0, metablocks: 0, numLinks: 1, childCount: 0, accessTime: .now(),
-                   modificationTime: .now(), changeTime: .now(), creationTime: .now())
 }
