@@ -6,22 +6,18 @@ import Synchronization
 import SystemPackage
 
 // WRITE, FLUSH, FSYNC, SETATTR, SETXATTR, REMOVEXATTR, FALLOCATE and COPY_FILE_RANGE: changes to what a file
-// holds. Data goes through ``OpenFile`` (write-back); everything else is one API call, after the file's pending
+// holds. Data goes through ``WriteBack``; everything else is one API call, after the file's pending
 // writes have reached the server wherever the order matters.
 extension QumuloFilesystem {
     public func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: ByteBuffer) async throws(FilesystemError) -> Int {
         try checkChangeable([node])
         let file = try reportFailures(handle)
-        if !writeBudget.hasRoom(for: data.readableBytes) { relieveWriteBudget() }
-        await writeBudget.acquire(data.readableBytes)
-        let (added, due) = file.write(data, at: offset)
-        writeBudget.release(data.readableBytes - added)
-        startUploads(due, of: file)
+        await writeBack.write(data, at: offset, of: file, active: inodes)
         return data.readableBytes
     }
 
     public func flush(_ node: NodeID, handle: UInt64) async throws(FilesystemError) {
-        let file = try fileHandle(handle).file
+        let file = try handles.file(handle).file
         await drain(file)
         _ = try reportFailures(handle)
     }
@@ -57,7 +53,7 @@ extension QumuloFilesystem {
             size: changes.size, accessTime: time(changes.accessTime), modificationTime: time(changes.modificationTime))
         let attributes: FileAttributes
         if let file, file.isOpen, changes.size == nil {
-            // Held for the file's next flush, with its data (``OpenFile``).
+            // Held for the file's next flush, with its data (``InodeState``).
             file.deferChange(request)
             attributes = try await self.attributes(of: object)
         } else {
@@ -110,7 +106,7 @@ extension QumuloFilesystem {
         guard mode == Self.punchHoleKeepingSize else {
             throw FilesystemError(.notSupported, "fallocate mode \(mode): the API only punches holes")
         }
-        let file = try fileHandle(handle).file
+        let file = try handles.file(handle).file
         await drain(file)
         do {
             let attributes = try await client.punchHole(.id(file.object.fileID), offset: offset, size: length).value
@@ -126,7 +122,7 @@ extension QumuloFilesystem {
         to target: NodeID, handle targetHandle: UInt64, offset targetOffset: UInt64, length: UInt64
     ) async throws(FilesystemError) -> Int {
         try checkChangeable([target])
-        let from = try fileHandle(sourceHandle).file, to = try fileHandle(targetHandle).file
+        let from = try handles.file(sourceHandle).file, to = try handles.file(targetHandle).file
         // The server copies what it has: both files' pending writes go first.
         await drain(from)
         await drain(to)
@@ -146,63 +142,10 @@ extension QumuloFilesystem {
         return Int(count)
     }
 
-    // MARK: Uploads
-
-    /// Starts each upload in a Task of its own, not the caller's: a writer interrupted by a signal must not
-    /// cancel bytes it already handed over. Each one ends by starting the uploads that became due.
-    func startUploads(_ uploads: [InodeState.Upload], of file: InodeState) {
-        for upload in uploads {
-            // Handed over, not captured: the task must own the extent alone to pass its memory on afterwards.
-            let handoff = Mutex<InodeState.Upload?>(upload)
-            Task { [self] in
-                guard let upload = handoff.withLock({ $0.take() }) else { return }
-                let number = upload.number
-                let extent = (consume upload).extent
-                let result: Result<FileAttributes, FilesystemError>
-                let sent = clock.now
-                do {
-                    result = .success(try await client.write(.id(file.object.fileID), offset: extent.offset, extent.data).value)
-                } catch {
-                    let failure = FilesystemError(error, "write \(extent.data.readableBytes) bytes at \(extent.offset) of \(file.path)")
-                    logger.error("write failed", metadata: [
-                        "file.path": "\(file.path)", "file.offset": "\(extent.offset)",
-                        "file.bytes": "\(extent.data.readableBytes)", "error": "\(failure)",
-                    ])
-                    result = .failure(failure)
-                }
-                // The answer and the end of the upload are one step: in between, the file would show neither the
-                // local size nor the server's.
-                file.finishUpload(number, result, sentAt: sent, lifetime: lifetime(of: file.object), now: clock.now)
-                writeBudget.release(extent.data.readableBytes)
-                extentMemory.recycle((consume extent).data)
-                startUploads(file.dueUploads(all: false), of: file)
-            }
-        }
-    }
-
-    /// Sends every file's dirty extents, full or not. Only full ones leave on their own, so scattered small writes
-    /// (random writes to a large file, many files written at once) could otherwise fill the budget with extents
-    /// that never leave, and writers would wait forever.
-    private func relieveWriteBudget() {
-        for file in inodes.activeInodes {
-            startUploads(file.dueUploads(all: true), of: file)
-        }
-    }
-
     /// Returns once every write of `file` so far, then its held attribute change, has reached the server or failed.
     func drain(_ file: InodeState) async {
-        while true {
-            startUploads(file.dueUploads(all: true), of: file)
-            let (idle, progress) = file.idle
-            if idle { break }
-            await file.waitForProgress(after: progress)
-        }
-        guard let change = file.takeAttributeChange(), !change.isEmpty else { return }
-        do {
+        await writeBack.drain(file) { [self] change throws(FilesystemError) in
             _ = try await changeAttributes(of: file.object, change)
-        } catch {
-            logger.error("attribute change failed", metadata: ["file.path": "\(file.path)", "error": "\(error)"])
-            file.recordFailure(error)
         }
     }
 
@@ -211,15 +154,16 @@ extension QumuloFilesystem {
     /// The handle's file, after throwing the first upload failure of it that the handle has not been told of.
     @discardableResult
     func reportFailures(_ handle: UInt64) throws(FilesystemError) -> InodeState {
-        let opened = try fileHandle(handle)
-        guard let (failure, count) = opened.file.unreportedFailure(seen: opened.reportedFailures) else { return opened.file }
-        handles.withLock { handles in
-            if case .file(var current)? = handles.handles[handle] {
-                current.reportedFailures = count
-                handles.handles[handle] = .file(current)
+        // Looked at and marked told in one step, so two writes on one handle never both report one failure.
+        let (file, failure) = try handles.withFile(handle) { opened in
+            guard let (failure, count) = opened.file.unreportedFailure(seen: opened.reportedFailures) else {
+                return (opened.file, FilesystemError?.none)
             }
+            opened.reportedFailures = count
+            return (opened.file, failure)
         }
-        throw failure
+        if let failure { throw failure }
+        return file
     }
 
     /// `PATCH info/attributes` and everything that follows from its answer.

@@ -52,10 +52,9 @@ public final class QumuloFilesystem: FilesystemOperations {
     let snapshotFetches = SingleFlight<Int, [SnapshotInfo]>()
     /// For each (snapshot, live directory): the directory as the snapshot has it, or nil if it did not exist then.
     let snapshotRoots: ExpiringCache<FileObject, FileAttributes?>
-    let blocks: BlockCache
-    let writeBudget: WriteBudget
-    let extentMemory: ExtentMemory
-    let handles = Mutex(HandleTable())
+    let reader: FileReader
+    let writeBack: WriteBack
+    let handles = HandleTable()
     /// As old as attributes may be and still count as fetched for an open: a lookup and the open after it arrive
     /// within microseconds to a few milliseconds, and on a WAN an answer is as old as one round trip anyway.
     static let revalidationGrace = 0.05
@@ -73,12 +72,10 @@ public final class QumuloFilesystem: FilesystemOperations {
         lookupsWithoutListing = ExpiringCache(capacity: 4096, clock: clock)
         snapshotCache = ExpiringCache(capacity: 1, clock: clock)
         snapshotRoots = ExpiringCache(capacity: 100_000, clock: clock)
-        blocks = BlockCache(budget: configuration.cacheSize)
-        writeBudget = WriteBudget(limit: configuration.writeBuffer)
-        // One spare per upload a sequential writer keeps in flight.
-        extentMemory = ExtentMemory(bufferSize: configuration.uploadSize, maxSpares: configuration.uploadsPerFile)
-        inodes = InodeTable(capacity: 200_000, policy: InodeState.WritePolicy(memory: extentMemory,
-                                                                          maxUploads: configuration.uploadsPerFile))
+        reader = FileReader(configuration: configuration, client: client)
+        writeBack = WriteBack(configuration: configuration, client: client, logger: logger, clock: clock)
+        inodes = InodeTable(capacity: 200_000, policy: InodeState.WritePolicy(memory: writeBack.memory,
+                                                                               maxUploads: configuration.uploadsPerFile))
         let root = try await client.attributes(of: .path("/")).value
         nodes = NodeTable(rootFileID: root.id)
         applyAnswer(root, of: FileObject(snapshot: nil, fileID: root.id))
@@ -87,13 +84,13 @@ public final class QumuloFilesystem: FilesystemOperations {
     /// Checks the invariants of every room; traps on a violation. For tests, after every step.
     public func checkInvariants() {
         inodes.checkInvariants()
-        blocks.checkInvariants()
+        reader.blocks.checkInvariants()
     }
 
     /// Lookups the kernel holds, per node: for tests of the accounting.
     public var heldLookups: [NodeID: UInt64] { nodes.heldLookups }
     public var unbalancedForgets: Int { nodes.unbalancedForgets }
-    public var cacheStatistics: BlockCacheStatistics { blocks.statistics }
+    public var cacheStatistics: BlockCacheStatistics { reader.blocks.statistics }
 
     // MARK: Names and attributes
 
@@ -242,7 +239,7 @@ public final class QumuloFilesystem: FilesystemOperations {
             guard attributes.type == .directory else { throw FilesystemError(.notDirectory, "\(object)") }
             immutable = object.snapshot != nil
         }
-        let handle = handles.withLock { $0.open(.directory(DirectoryHandle(key: key))) }
+        let handle = handles.open(.directory(DirectoryHandle(key: key)))
         // Only a snapshot's listing may stay in the kernel. A live listing the kernel served from its own cache
         // would come without attributes, and `ls -l` after the attribute timeout would then cost one request per
         // entry; listed afresh (from our one-second listing cache), READDIRPLUS brings every entry's attributes.
@@ -252,14 +249,12 @@ public final class QumuloFilesystem: FilesystemOperations {
     public func readDirectory(
         _ node: NodeID, handle: UInt64, offset: UInt64, limit: Int, plus: Bool
     ) async throws(FilesystemError) -> [DirectoryEntry] {
-        guard case .directory(var directory)? = handles.withLock({ $0.handles[handle] }) else {
-            throw FilesystemError(.badFileDescriptor, "no directory handle \(handle)")
-        }
+        var directory = try handles.directory(handle)
         // Offset 0 is a fresh start (opendir or rewinddir): list again. Later offsets resume the same listing,
         // so seekdir and repeated offsets never skip or repeat an entry.
         if directory.listing == nil || offset == 0 {
             directory.listing = try await startListing(of: directory.key, node: node)
-            handles.withLock { $0.handles[handle] = .directory(directory) }
+            handles.update(handle, to: .directory(directory))
         }
         let limit = max(limit, 1)
         switch directory.listing! {
@@ -294,7 +289,7 @@ public final class QumuloFilesystem: FilesystemOperations {
     }
 
     public func releaseDirectory(_ node: NodeID, handle: UInt64) {
-        handles.withLock { $0.close(handle) }
+        handles.close(handle)
     }
 
     /// A directory handle's listing from the start: for a live or snapshot directory its children as they come
@@ -375,8 +370,8 @@ public final class QumuloFilesystem: FilesystemOperations {
         // it; its fetch counts once, so the open after the next change elsewhere asks again.
         let inode = inodes.inode(object)
         if object.snapshot == nil, !inode.takeFetchForOpen(within: Self.revalidationGrace, now: clock.now) {
-            if flags & 0o3 == 0, flags & 0o1000 == 0, let known = inode.fresh(now: clock.now) {
-                prefetchSmallFile(inode, known)
+            if flags & 0o3 == 0, flags & 0o1000 == 0, let known = inode.fresh(now: clock.now), !inode.hasPendingWrites {
+                reader.prefetchSmallFile(inode.object, version: dataVersion(of: known), known, kernelHas: inode.kernelVersion)
             }
             inode.expire()
         }
@@ -388,29 +383,14 @@ public final class QumuloFilesystem: FilesystemOperations {
         return openHandle(object)
     }
 
-    /// Starts reading a small file while its open checks its attributes: one round trip instead of two before
-    /// `cat` has its bytes. The block is keyed by the version known before the check, so a file changed meanwhile
-    /// costs one wasted request, never stale bytes. Skipped when the kernel's pages are of that version (its
-    /// reads will not reach us).
-    private func prefetchSmallFile(_ inode: InodeState, _ known: FileAttributes) {
-        let version = dataVersion(of: known)
-        guard known.type == .file, known.size > 0, known.size <= UInt64(configuration.blockSize),
-              inode.kernelVersion != version, !inode.hasPendingWrites
-        else { return }
-        let key = BlockKey(object: inode.object, version: version, index: 0)
-        blocks.prefetch(key, size: blockLength(0, fileSize: known.size), fetch: blockFetch(key, fileSize: known.size))
-    }
-
     /// A handle on a file whose attributes were just fetched, and whether the kernel may keep its cached pages:
     /// only if they are of the current version, or hold this mount's own pending writes.
     func openHandle(_ object: FileObject) -> OpenReply {
         let file = inodes.addHandle(object)
         let keepCache = file.kernelMayKeepPages(version: dataVersion(of:))
-        let handle = handles.withLock {
-            $0.open(.file(FileHandle(
-                file: file, reportedFailures: file.failureCount,
-                readAhead: ReadAheadWindow(initial: configuration.blockSize, maximum: configuration.readAhead))))
-        }
+        let handle = handles.open(.file(FileHandle(
+            file: file, reportedFailures: file.failureCount,
+            readAhead: ReadAheadWindow(initial: configuration.blockSize, maximum: configuration.readAhead))))
         return OpenReply(handle: handle, keepCache: keepCache)
     }
 
@@ -422,74 +402,24 @@ public final class QumuloFilesystem: FilesystemOperations {
 
     public func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) async throws(FilesystemError) -> ByteBuffer {
         // One look at the handle: its file, what that file holds now, and the read-ahead this read moves on.
-        let blockSize = UInt64(configuration.blockSize)
-        let (file, view, prefetch, passed) = try handles.withLock { handles throws(FilesystemError) in
-            guard case .file(var opened)? = handles.handles[handle] else {
-                throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
-            }
+        let (object, view, plan) = try handles.withFile(handle) { opened throws(FilesystemError) in
             guard let view = opened.file.readView(version: dataVersion(of:)) else {
                 throw FilesystemError(.ioError, "\(opened.file.object) is open with no attributes")
             }
-            let ahead = opened.readAhead.observe(offset: offset, size: size, fileSize: view.serverSize)
-            handles.handles[handle] = .file(opened)
-            // A sequential reader is done with the block two behind the one it reads: far enough behind that the
-            // kernel's reads, which arrive a little out of order, no longer need it.
-            let behind = Int(offset / blockSize) - 2
-            let passed = opened.readAhead.window > 0 && behind >= 0
-                && UInt64(behind) * blockSize >= opened.readAhead.streamStart ? behind : nil
-            return (opened.file, view, ahead, passed)
+            return (opened.file.object, view, reader.plan(view, offset: offset, size: size, readAhead: &opened.readAhead))
         }
-        if let passed { blocks.release(BlockKey(object: file.object, version: view.version, index: passed)) }
-        guard offset < view.size, size > 0 else { return ByteBuffer() }
-        let end = min(view.size, offset + UInt64(size))
-        for index in Int(prefetch.lowerBound / blockSize) ..< Int((prefetch.upperBound + blockSize - 1) / blockSize)
-        where !prefetch.isEmpty {
-            let key = BlockKey(object: file.object, version: view.version, index: index)
-            blocks.prefetch(key, size: blockLength(index, fileSize: view.serverSize),
-                            fetch: blockFetch(key, fileSize: view.serverSize))
-        }
-        var parts: [ByteBuffer] = []
-        let serverEnd = min(end, view.serverSize)
-        if offset < serverEnd {
-            do {
-                for index in Int(offset / blockSize) ... Int((serverEnd - 1) / blockSize) {
-                    let key = BlockKey(object: file.object, version: view.version, index: index)
-                    let block = try await blocks.block(key, size: blockLength(index, fileSize: view.serverSize),
-                                                       fetch: blockFetch(key, fileSize: view.serverSize))
-                    let blockStart = UInt64(index) * blockSize
-                    let from = Int(max(offset, blockStart) - blockStart)
-                    let to = min(Int(serverEnd - blockStart), block.readableBytes)
-                    if from < to, let slice = block.getSlice(at: block.readerIndex + from, length: to - from) {
-                        parts.append(slice)
-                    }
-                }
-            } catch {
-                throw FilesystemError(error, "read \(file.object) at \(offset)")
-            }
-        }
-        let overlays = view.overlays.filter { $0.offset < end && offset < $0.end }
-        if overlays.isEmpty, end <= view.serverSize, parts.count <= 1 { return parts.first ?? ByteBuffer() }
-        // Pending writes, or bytes past the server's end: assemble a copy and lay the newer bytes over it.
-        var joined = ByteBufferAllocator().buffer(capacity: Int(end - offset))
-        for part in parts { joined.writeImmutableBuffer(part) }
-        joined.writeRepeatingByte(0, count: Int(end - offset) - joined.readableBytes)
-        for overlay in overlays {
-            let from = max(offset, overlay.offset), to = min(end, overlay.end)
-            let bytes = overlay.data.getSlice(at: overlay.data.readerIndex + Int(from - overlay.offset), length: Int(to - from))!
-            joined.setBuffer(bytes, at: joined.readerIndex + Int(from - offset))
-        }
-        return joined
+        return try await reader.read(object, view, plan)
     }
 
     /// The last close of a handle: its file's pending writes go to the server first (a failure nobody was told of
     /// has been logged by the upload), then the handle is gone.
     public func release(_ node: NodeID, handle: UInt64) async {
-        guard case .file(let opened)? = handles.withLock({ $0.handles[handle] }) else {
-            handles.withLock { $0.close(handle) }
+        guard let opened = try? handles.file(handle) else {
+            handles.close(handle)
             return
         }
         await drain(opened.file)
-        handles.withLock { $0.close(handle) }
+        handles.close(handle)
         var last = inodes.removeHandle(opened.file)
         // A change made through the node between the drain and now (a chmod by path) must not wait for an open
         // that may never come.
@@ -505,27 +435,6 @@ public final class QumuloFilesystem: FilesystemOperations {
                 logger.warning("could not remove a file unlinked while open", metadata: [
                     "file.path": "\(opened.file.path)", "file.hidden_name": "\(hidden.name)", "error": "\(error)"])
             }
-        }
-    }
-
-    func fileHandle(_ handle: UInt64) throws(FilesystemError) -> FileHandle {
-        guard case .file(let file)? = handles.withLock({ $0.handles[handle] }) else {
-            throw FilesystemError(.badFileDescriptor, "no file handle \(handle)")
-        }
-        return file
-    }
-
-    private func blockLength(_ index: Int, fileSize: UInt64) -> Int {
-        let start = UInt64(index) * UInt64(configuration.blockSize)
-        return Int(min(UInt64(configuration.blockSize), fileSize - min(fileSize, start)))
-    }
-
-    /// How the block cache fetches block `key` of a file of `fileSize` bytes, into memory it hands over.
-    private func blockFetch(_ key: BlockKey, fileSize: UInt64) -> BlockCache.Fetch {
-        { [self] memory in
-            try await client.read(.id(key.object.fileID), offset: UInt64(key.index) * UInt64(configuration.blockSize),
-                                  length: blockLength(key.index, fileSize: fileSize), snapshot: key.object.snapshot,
-                                  reusing: consume memory)
         }
     }
 
@@ -609,47 +518,6 @@ public final class QumuloFilesystem: FilesystemOperations {
         return entry
     }
 
-}
-
-struct DirectoryHandle: Sendable {
-    var key: NodeKey
-    /// The listing as of the last read from offset 0; later offsets index into it.
-    var listing: HandleListing?
-}
-
-enum HandleListing: Sendable {
-    /// Every entry, `.` and `..` included.
-    case fixed([DirectoryEntry])
-    /// A directory's children as they arrive, after `.` and `..` (both `here`).
-    case streamed(here: Entry, directory: FileObject, StreamedListing)
-}
-
-struct FileHandle: Sendable {
-    var file: InodeState
-    /// Upload failures of the file this handle has been told of, or that came before it was opened.
-    var reportedFailures: Int
-    var readAhead: ReadAheadWindow
-}
-
-enum OpenHandle: Sendable {
-    case directory(DirectoryHandle)
-    case file(FileHandle)
-}
-
-/// Open handles by number. Numbers are never reused within a mount, so a stale one cannot reach another file.
-struct HandleTable {
-    var handles: [UInt64: OpenHandle] = [:]
-    private var next: UInt64 = 1
-
-    mutating func open(_ handle: OpenHandle) -> UInt64 {
-        defer { next += 1 }
-        handles[next] = handle
-        return next
-    }
-
-    mutating func close(_ number: UInt64) {
-        handles[number] = nil
-    }
 }
 
 /// A name in a live directory.

@@ -9,11 +9,13 @@ import SystemPackage
 import Testing
 
 /// The core driven op by op against a real sandbox, as the bridge would drive it, with the client's counters
-/// proving what the caches saved.
+/// proving what the caches saved. Its clock moves only when a test moves it (``ManualClock``), so what a test
+/// caches stays cached however slow the machine, and an expiry costs no sleep.
 struct CoreHarness {
     let filesystem: QumuloFilesystem
     let client: QumuloClient
     let sandbox: InProcessSandbox
+    let clock: ManualClock
 
     static func run(
         cacheSize: Int = 256 << 20, configure: (inout FilesystemConfiguration) -> Void = { _ in },
@@ -32,8 +34,11 @@ struct CoreHarness {
             configuration.blockSize = 1 << 20
             configuration.readAhead = 8 << 20
             configure(&configuration)
-            let filesystem = try await QumuloFilesystem(client: client, configuration: configuration, logger: logger)
-            try await body(CoreHarness(filesystem: filesystem, client: client, sandbox: sandbox))
+            let clock = ManualClock()
+            let filesystem = try await QumuloFilesystem(client: client, configuration: configuration, logger: logger,
+                                                        clock: clock.clock)
+            try await body(CoreHarness(filesystem: filesystem, client: client, sandbox: sandbox, clock: clock))
+            filesystem.checkInvariants()
         } catch {
             try? await client.shutdown()
             try await sandbox.destroy()
@@ -243,7 +248,7 @@ struct CoreHarness {
             }
             #expect(try await core.filesystem.read(file.node, handle: handle.handle, offset: UInt64(size), size: 10).readableBytes == 0)
             await core.filesystem.release(file.node, handle: handle.handle)
-            core.filesystem.blocks.checkInvariants()
+            core.filesystem.checkInvariants()
         }
     }
 
@@ -299,7 +304,7 @@ struct CoreHarness {
                 return
             }
             try await client.deleteSnapshot(id: first.id)
-            try await Task.sleep(for: .seconds(1.2))
+            core.clock.advance(by: 1.2)
             #expect(try await core.list(snapshotDirectory.node).map(\.name) == [".", "..", second.name],
                     "a deleted snapshot disappears within the listing TTL")
             core.forgetAll()

@@ -36,7 +36,7 @@ import Testing
             #expect(server.groupDetails == IdentityDetails(idType: .nfsGID, idValue: "100"))
             let stored = try await core.client.read(.path("/data.bin"), offset: 0, length: model.count)
             #expect(Array(stored.readableBytesView) == model)
-            #expect(core.filesystem.writeBudget.used == 0)
+            #expect(core.filesystem.writeBack.budget.used == 0)
         }
     }
 

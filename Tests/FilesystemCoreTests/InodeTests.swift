@@ -211,6 +211,35 @@ import Testing
     }
 }
 
+/// ``FileReader``'s plans: what a read prefetches, releases and needs, before any I/O.
+@Suite struct ReadPlanTests {
+    @Test func aSequentialReaderPrefetchesAheadAndReleasesWhatItPassed() {
+        let block: UInt64 = 4 << 20
+        let view = InodeState.ReadView(version: "1", serverSize: 40 * block, size: 40 * block, overlays: [])
+        var window = ReadAheadWindow(initial: Int(block), maximum: Int(4 * block))
+        var plans: [FileReader.ReadPlan] = []
+        for offset in stride(from: UInt64(0), to: 8 * block, by: Int(block)) {
+            plans.append(FileReader.plan(view, offset: offset, size: Int(block), blockSize: block, readAhead: &window))
+        }
+        #expect(plans.map(\.demand) == (0 ..< 8).map { $0 ... $0 })
+        #expect(plans.map(\.release) == [nil, nil, 0, 1, 2, 3, 4, 5], "two blocks behind the reader")
+        #expect(plans[0].prefetch == 1 ..< 2 && plans[1].prefetch == 2 ..< 4 && plans[3].prefetch == 4 ..< 8)
+        // A seek closes the window: nothing prefetched, nothing released.
+        let seek = FileReader.plan(view, offset: 30 * block + 5, size: 100, blockSize: block, readAhead: &window)
+        #expect(seek.prefetch.isEmpty && seek.release == nil && seek.demand == 30 ... 30)
+    }
+
+    @Test func bytesPastTheServersEndNeedNoBlock() {
+        // 10 bytes on the server, 100 with pending writes: a read at 50 is all overlay and zeros.
+        let view = InodeState.ReadView(version: "1", serverSize: 10, size: 100, overlays: [])
+        var window = ReadAheadWindow(initial: 4096, maximum: 4096)
+        let plan = FileReader.plan(view, offset: 50, size: 4096, blockSize: 4096, readAhead: &window)
+        #expect(plan.demand == nil && plan.end == 100)
+        let past = FileReader.plan(view, offset: 200, size: 10, blockSize: 4096, readAhead: &window)
+        #expect(past.offset == past.end, "nothing to read past the end")
+    }
+}
+
 /// One file as a server keeps it: every write and truncate moves the revision on.
 private struct ModelServer {
     var size: UInt64 = 0
