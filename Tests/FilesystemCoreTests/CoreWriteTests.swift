@@ -117,6 +117,7 @@ import Testing
                 Issue.record("the unlinked name is still there")
                 return
             }
+            #expect(try await fs.attributes(of: entry.node).attributes.linkCount == 0, "fstat: no name is left")
             _ = try await fs.write(entry.node, handle: opened.handle, offset: 4, data: ByteBuffer(string: " still"))
             try await fs.flush(entry.node, handle: opened.handle)
             let bytes = try await fs.read(entry.node, handle: opened.handle, offset: 0, size: 100)
@@ -124,6 +125,46 @@ import Testing
             await fs.release(entry.node, handle: opened.handle)
             let names = try await core.client.entries(of: .path("/")).reduce(into: [String]()) { $0.append($1.name) }
             #expect(!names.contains { $0.hasPrefix(".qfuse_hidden") }, "the last release removes the moved-aside file")
+        }
+    }
+
+    /// POSIX: a name the cluster could never hold is ENAMETOOLONG for every call that takes one, lookups included
+    /// (not ENOENT), and nothing reaches the server.
+    @Test func namesOverTheLimitFailWithNameTooLong() async throws {
+        try await CoreHarness.run { core in
+            let fs = core.filesystem
+            let long = String(repeating: "n", count: 256), longest = String(repeating: "m", count: 255)
+            let caller = Caller(uid: 0, gid: 0)
+            let (file, opened) = try await fs.create(.root, name: longest, mode: 0o644, flags: 0o1, caller: caller)
+            await fs.release(file.node, handle: opened.handle)
+            let before = core.client.metrics.requests
+            await expectErrno(.fileNameTooLong) { _ = try await fs.lookup(.root, name: long) }
+            await expectErrno(.fileNameTooLong) { _ = try await fs.create(.root, name: long, mode: 0o644, flags: 0o1, caller: caller) }
+            await expectErrno(.fileNameTooLong) { _ = try await fs.makeDirectory(.root, name: long, mode: 0o755, caller: caller) }
+            await expectErrno(.fileNameTooLong) { _ = try await fs.makeSymlink(.root, name: long, target: "x", caller: caller) }
+            await expectErrno(.fileNameTooLong) { _ = try await fs.link(file.node, to: .root, name: long) }
+            await expectErrno(.fileNameTooLong) { try await fs.unlink(.root, name: long) }
+            await expectErrno(.fileNameTooLong) { try await fs.removeDirectory(.root, name: long) }
+            await expectErrno(.fileNameTooLong) { try await fs.rename(.root, name: longest, to: .root, newName: long, flags: []) }
+            await expectErrno(.fileNameTooLong) { try await fs.rename(.root, name: long, to: .root, newName: "x", flags: []) }
+            // A multi-byte name is measured in bytes: 128 two-byte characters are 256 bytes.
+            await expectErrno(.fileNameTooLong) { _ = try await fs.lookup(.root, name: String(repeating: "é", count: 128)) }
+            #expect(core.client.metrics.requests == before, "refused before any request")
+        }
+    }
+
+    /// A size the cluster refuses is a clear error (EFBIG or EINVAL), never EIO, and a size it takes is reported.
+    @Test func aHugeTruncateFailsClearlyOrIsReported() async throws {
+        try await CoreHarness.run { core in
+            let fs = core.filesystem
+            let (entry, opened) = try await fs.create(.root, name: "huge", mode: 0o644, flags: 0o2, caller: Caller(uid: 0, gid: 0))
+            do {
+                let reply = try await fs.setAttributes(entry.node, handle: opened.handle, AttributeChanges(size: 999_999_999_999_999))
+                #expect(reply.attributes.size == 999_999_999_999_999)
+            } catch let error as FilesystemError {
+                #expect([.fileTooLarge, .invalidArgument].contains(error.errno), "\(error)")
+            }
+            await fs.release(entry.node, handle: opened.handle)
         }
     }
 

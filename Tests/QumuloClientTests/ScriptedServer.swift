@@ -20,7 +20,7 @@ final class ScriptedServer: Sendable {
     init(certificate: String, key: String, answer: @escaping @Sendable (_ request: String, _ index: Int) -> Answer) async throws {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .file(key))
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         let context = try NIOSSLContext(configuration: tls)
         let log = self.log
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
