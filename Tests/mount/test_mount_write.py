@@ -1266,3 +1266,69 @@ def test_write_path_calls(mount, qq, workdir):
     if fifo['type'] != 'FS_FILE_TYPE_UNIX_PIPE':
         wrong.append(f'server type of fifo: {fifo["type"]}')
     assert not wrong, '\n'.join(wrong)
+
+
+POSIX_PROBE = r'''
+import errno, json, os, sys
+root = sys.argv[1]
+long = 'n' * 256
+target = os.path.join(root, 'kept')
+results = {}
+def errno_of(name, call):
+    try:
+        call()
+        results[name] = 0
+    except OSError as e:
+        results[name] = errno.errorcode.get(e.errno, e.errno)
+with open(target, 'w') as f:
+    f.write('kept')
+with open(os.path.join(root, 'd' * 255), 'w'):
+    pass
+long_path = os.path.join(root, long)
+errno_of('stat', lambda: os.lstat(long_path))
+errno_of('create', lambda: os.close(os.open(long_path, os.O_CREAT | os.O_WRONLY, 0o644)))
+errno_of('mkdir', lambda: os.mkdir(long_path))
+errno_of('rmdir', lambda: os.rmdir(long_path))
+errno_of('unlink', lambda: os.unlink(long_path))
+errno_of('link', lambda: os.link(target, long_path))
+errno_of('symlink', lambda: os.symlink('kept', long_path))
+errno_of('rename to', lambda: os.rename(target, long_path))
+errno_of('rename from', lambda: os.rename(long_path, target))
+errno_of('chmod', lambda: os.chmod(long_path, 0o600))
+errno_of('chown', lambda: os.chown(long_path, 0, 0))
+errno_of('truncate', lambda: os.truncate(long_path, 0))
+errno_of('huge truncate', lambda: os.truncate(target, 999999999999999))
+results['huge size'] = os.stat(target).st_size
+# An open file whose last name goes has no link left, as on a local disk.
+fd = os.open(os.path.join(root, 'scratch'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'scratch')
+os.unlink(os.path.join(root, 'scratch'))
+results['nlink open unlinked'] = os.fstat(fd).st_nlink
+os.write(fd, b' still')
+os.lseek(fd, 0, 0)
+results['read open unlinked'] = os.read(fd, 100).decode()
+os.close(fd)
+print(json.dumps(results))
+'''
+
+
+@pytest.mark.timeout(300)
+def test_posix_corner_cases_of_names_sizes_and_links(mount, api):
+    """The subtests a POSIX conformance suite found failing (issue 11): every call on a name over 255
+    bytes is ENAMETOOLONG (a lookup of one is not ENOENT), a huge truncate is a clear error or
+    succeeds and reports that size (never EIO), and fstat of an open file whose last name is gone
+    shows st_nlink 0."""
+    ok(['mkdir', mount.path('posix')])
+    got = json.loads(ok([sys.executable, '-c', POSIX_PROBE, mount.path('posix')]).out)
+    calls = ['stat', 'create', 'mkdir', 'rmdir', 'unlink', 'link', 'symlink', 'rename to', 'rename from',
+             'chmod', 'chown', 'truncate']
+    assert {call: got[call] for call in calls} == {call: 'ENAMETOOLONG' for call in calls}
+    assert got['huge truncate'] in ('EFBIG', 'EINVAL') or \
+        (got['huge truncate'] == 0 and got['huge size'] == 999999999999999), got
+    assert got['nlink open unlinked'] == 0
+    assert got['read open unlinked'] == 'scratch still'
+    # The kernel sends the last release after close returns: the moved-aside name goes soon after.
+    deadline = time.monotonic() + 10
+    while set(api.list_names('/posix')) != {'kept', 'd' * 255} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(api.list_names('/posix')) == {'kept', 'd' * 255}, 'nothing made under a long name, nothing left over'
