@@ -25,13 +25,17 @@ public struct SandboxConfiguration: Sendable {
     /// Most bytes of file data the store may hold, so clients can meet a full cluster: a write beyond it fails with
     /// 507 `fs_no_space_error` and `GET /v1/file-system` reports it. Nil for no limit but the disk's.
     public var capacity: Int64?
+    /// A test fault: answers to writes (data, punch-hole, copy-chunk, attributes) are held for a while after the
+    /// write is applied, so they can come back out of order. Nil, the default, answers at once.
+    public var writeAnswerDelay: AnswerDelay?
 
     public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
                 tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600),
-                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil) {
+                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil, writeAnswerDelay: AnswerDelay? = nil) {
         self.sessionLifetime = sessionLifetime
         self.reclaimInterval = reclaimInterval
         self.capacity = capacity
+        self.writeAnswerDelay = writeAnswerDelay
         self.root = root
         self.host = host
         self.port = port
@@ -68,7 +72,10 @@ public struct Sandbox: Sendable {
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AuthMiddleware(store: store))
-        SandboxRoutes(store: store, password: configuration.password).register(on: router)
+        SandboxRoutes(
+            store: store, password: configuration.password,
+            writeAnswerDelay: configuration.writeAnswerDelay.map(AnswerDelayer.init)
+        ).register(on: router)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: identity.certificateChain.map { .certificate($0) },
             privateKey: .privateKey(identity.privateKey))

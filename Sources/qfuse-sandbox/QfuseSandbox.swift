@@ -35,6 +35,18 @@ struct QfuseSandbox: AsyncParsableCommand {
     @Option(help: "Most bytes of file data to hold (e.g. 64M, 1G); writes beyond get 507 fs_no_space_error.")
     var capacity: ByteCount?
 
+    @Option(help: ArgumentHelp(
+        """
+        Test option, not Qumulo's: hold the answer to every write (data, punch-hole, copy-chunk, attributes) for \
+        a random MIN to MAX milliseconds after it is applied, so answers to writes in flight together can come \
+        back in another order than the one they were applied in.
+        """,
+        valueName: "MIN-MAX"))
+    var delayWritesMs: MillisecondRange?
+
+    @Option(help: "Test option: the seed of the --delay-writes-ms delays; the same seed draws the same delays.")
+    var delaySeed: UInt64 = 0
+
     @Flag(help: "Log every request with its status and latency.")
     var debug = false
 
@@ -65,7 +77,8 @@ struct QfuseSandbox: AsyncParsableCommand {
             sandbox = try Sandbox(
                 configuration: SandboxConfiguration(
                     root: rootURL, host: host, port: port, password: password, tlsCertificate: tlsCert, tlsKey: tlsKey,
-                    capacity: capacity.map { Int64($0.bytes) }),
+                    capacity: capacity.map { Int64($0.bytes) },
+                    writeAnswerDelay: delayWritesMs.map { AnswerDelay(milliseconds: $0.range, seed: delaySeed) }),
                 logger: logger,
                 handleSignals: true,
                 onReady: { port in
@@ -116,5 +129,16 @@ struct QfuseSandbox: AsyncParsableCommand {
     private static func fail(_ line: String) -> Never {
         FileHandle.standardError.write(Data((line + "\n").utf8))
         Foundation.exit(1)
+    }
+}
+
+/// `MIN-MAX`, or `N` for MIN = MAX = N.
+struct MillisecondRange: ExpressibleByArgument {
+    var range: ClosedRange<Int>
+
+    init?(argument: String) {
+        let bounds = argument.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0) }
+        guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, 0 <= low, low <= high else { return nil }
+        range = low ... high
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import QumuloAPI
+import QumuloSandbox
 // Re-exported so every test file here sees `pattern` without importing the support module itself.
 @_exported import SandboxTestSupport
 
@@ -19,9 +20,11 @@ final class SandboxHarness: Sendable {
     var port: Int { server.port }
 
     /// Starts a sandbox on `root` (a new temporary directory when nil), holding at most `capacity` bytes of file
-    /// data when given, and logs in.
-    static func start(root: URL? = nil, capacity: Int64? = nil) async throws -> SandboxHarness {
-        let server = try await InProcessSandbox.start(root: root, capacity: capacity)
+    /// data and holding answers to writes by `writeAnswerDelay` when given, and logs in.
+    static func start(
+        root: URL? = nil, capacity: Int64? = nil, writeAnswerDelay: AnswerDelay? = nil
+    ) async throws -> SandboxHarness {
+        let server = try await InProcessSandbox.start(root: root, capacity: capacity, writeAnswerDelay: writeAnswerDelay)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(server.certificatePath)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
@@ -123,9 +126,12 @@ final class SandboxHarness: Sendable {
     }
 }
 
-/// Runs `body` against a fresh sandbox (with `capacity`, if given) and always tears it down, pass or fail.
-func withSandbox(capacity: Int64? = nil, _ body: (SandboxHarness) async throws -> Void) async throws {
-    let sandbox = try await SandboxHarness.start(capacity: capacity)
+/// Runs `body` against a fresh sandbox (with `capacity` and `writeAnswerDelay`, if given) and always tears it down,
+/// pass or fail.
+func withSandbox(
+    capacity: Int64? = nil, writeAnswerDelay: AnswerDelay? = nil, _ body: (SandboxHarness) async throws -> Void
+) async throws {
+    let sandbox = try await SandboxHarness.start(capacity: capacity, writeAnswerDelay: writeAnswerDelay)
     do {
         try await body(sandbox)
     } catch {

@@ -21,9 +21,11 @@ public final class InProcessSandbox: Sendable {
     public var url: String { "https://127.0.0.1:\(port)" }
 
     /// Starts a sandbox on `root` (a new temporary directory when nil) and returns once it accepts connections.
-    /// `capacity` limits the bytes of file data it holds (see ``SandboxConfiguration/capacity``).
+    /// `capacity` limits the bytes of file data it holds (see ``SandboxConfiguration/capacity``); `writeAnswerDelay`
+    /// holds answers to writes (see ``SandboxConfiguration/writeAnswerDelay``).
     public static func start(
-        root: URL? = nil, sessionLifetime: Duration = .seconds(10 * 3600), capacity: Int64? = nil
+        root: URL? = nil, sessionLifetime: Duration = .seconds(10 * 3600), capacity: Int64? = nil,
+        writeAnswerDelay: AnswerDelay? = nil
     ) async throws -> InProcessSandbox {
         let root = root ?? temporaryDirectory("qfuse-sandbox-test")
         let (ready, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -31,7 +33,8 @@ public final class InProcessSandbox: Sendable {
         logger.logLevel = .warning
         let sandbox = try Sandbox(
             configuration: SandboxConfiguration(
-                root: root, port: 0, password: password, sessionLifetime: sessionLifetime, capacity: capacity),
+                root: root, port: 0, password: password, sessionLifetime: sessionLifetime, capacity: capacity,
+                writeAnswerDelay: writeAnswerDelay),
             logger: logger, handleSignals: false, onReady: { continuation.yield($0) })
         let server = Task { try await sandbox.run() }
         var iterator = ready.makeAsyncIterator()

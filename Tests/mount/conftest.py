@@ -723,6 +723,7 @@ class TestTimeLimit(Exception):
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes minutes (deselect with -m "not slow")')
+    config.addinivalue_line('markers', 'long: runs only when QFUSE_LONG=1 is set (minutes to hours)')
     if not config.pluginmanager.hasplugin('timeout'):
         config.addinivalue_line('markers', 'timeout(seconds): fail the test if its body runs longer')
 

@@ -35,12 +35,14 @@ extension SandboxRoutes {
                 let attributes = try await store.punchHole(
                     try ref(context), stream: try streamOf(context), offset: Int64(body.offset), size: Int64(body.size),
                     ifMatch: ifMatch(request))
+                try await holdWriteAnswer()
                 return try JSONResponse.make(attributes.value, etag: attributes.etag)
             }
             router.post("\(prefix)/copy-chunk") { request, context in
                 let body = try await JSONResponse.decode(CopyChunkRequest.self, from: request)
                 let result = try await store.copyChunk(
                     into: try ref(context), stream: try streamOf(context), body, ifMatch: ifMatch(request))
+                try await holdWriteAnswer()
                 // Done is an empty body; the SDK asserts the ETag on every answer.
                 guard let next = result.value else { return JSONResponse.empty(etag: result.etag) }
                 return try JSONResponse.make(next, etag: result.etag)
@@ -98,6 +100,7 @@ extension SandboxRoutes {
             try buffer.withUnsafeReadableBytes { try spool.append($0) }
         }
         let attributes = try await store.writeData(ref, stream: stream, spool: spool, placement: placement, ifMatch: ifMatch(request))
+        try await holdWriteAnswer()
         return try JSONResponse.make(attributes.value, etag: attributes.etag)
     }
 }

@@ -10,6 +10,7 @@ extension SandboxRoutes {
         router.patch("/v1/files/:ref/info/attributes") { request, context in
             let change = try await JSONResponse.decode(SetAttributesRequest.self, from: request)
             let attributes = try await store.setAttributes(of: try ref(context), change, ifMatch: ifMatch(request))
+            try await holdWriteAnswer()
             return try JSONResponse.make(attributes.value, etag: attributes.etag)
         }
         router.get("/v1/files/:ref/entries/") { request, context in

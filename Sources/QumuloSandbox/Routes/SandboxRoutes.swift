@@ -6,6 +6,8 @@ import QumuloAPI
 struct SandboxRoutes: Sendable {
     let store: Store
     let password: String
+    /// Holds the answers to writes when the configuration asks for it (a test fault).
+    let writeAnswerDelay: AnswerDelayer?
 
     func register(on router: Router<BasicRequestContext>) {
         registerSession(on: router)
@@ -102,5 +104,10 @@ extension SandboxRoutes {
 
     func ifMatch(_ request: Request) -> String? {
         request.headers[.ifMatch]
+    }
+
+    /// After a write is applied and before it is answered: the configured delay, if any.
+    func holdWriteAnswer() async throws {
+        try await writeAnswerDelay?.hold()
     }
 }
