@@ -107,8 +107,14 @@ final class InodeState: Sendable {
         var progressWaiters: [CheckedContinuation<Void, Never>] = []
         var handles = 0
 
+        /// When the mount last used what is held: the table drops the idle inodes used longest ago first.
+        var lastUsed: ContinuousClock.Instant?
+
         /// Bytes written that the server has not confirmed: dirty or being uploaded.
         var writesPending: Bool { !dirty.isEmpty || !uploading.isEmpty }
+        /// Whether what this mount shows differs from the server's answer: pending writes, a held attribute
+        /// change, a last name moved aside.
+        var showsLocalChanges: Bool { writesPending || attributeChange != nil || hidden != nil }
         var serverSize: UInt64 { attributes?.size ?? 0 }
 
         /// The attributes as this mount must show them: with the size and time of pending writes (a smaller size
@@ -168,6 +174,7 @@ final class InodeState: Sendable {
     ) -> FileAttributes {
         state.withLock { state in
             state.take(answer)
+            state.lastUsed = now
             guard state.staleBefore.map({ sentAt >= $0 }) ?? true else { return state.shown! }
             state.trust(for: lifetime, now: now)
             if fetched { state.fetchedForOpen = now }
@@ -177,11 +184,14 @@ final class InodeState: Sendable {
 
     /// The attributes to show, if they are still trusted.
     func fresh(now: ContinuousClock.Instant) -> FileAttributes? {
-        state.withLock { state in state.isFresh(at: now) ? state.shown : nil }
+        state.withLock { state in
+            state.lastUsed = now
+            return state.isFresh(at: now) ? state.shown : nil
+        }
     }
 
-    /// Until when the attributes are trusted: the table drops idle inodes trusted for the shortest time first.
-    var freshUntil: ContinuousClock.Instant? { state.withLock { $0.freshUntil } }
+    /// When the mount last used what is held, for the table's eviction.
+    var lastUsed: ContinuousClock.Instant? { state.withLock { $0.lastUsed } }
 
     /// The attributes to show, trusted or not: for log lines and for what must not wait on the server.
     var known: FileAttributes? { state.withLock { $0.shown } }
@@ -190,11 +200,12 @@ final class InodeState: Sendable {
     /// when copies that old are known stale, so the caller must ask the server.
     func fromListing(_ listed: FileAttributes, listedAt: ContinuousClock.Instant, now: ContinuousClock.Instant) -> FileAttributes? {
         state.withLock { state in
+            state.lastUsed = now
             if state.isFresh(at: now), let shown = state.shown { return shown }
             if let staleBefore = state.staleBefore, listedAt < staleBefore { return nil }
-            guard let held = state.order, AnswerOrder(listed) < held || state.writesPending || state.attributeChange != nil
-            else { return listed }
-            return state.shown
+            let heldIsNewer = state.order.map { AnswerOrder(listed) < $0 } ?? false
+            guard heldIsNewer || state.showsLocalChanges, let shown = state.shown else { return listed }
+            return shown
         }
     }
 
@@ -281,7 +292,7 @@ final class InodeState: Sendable {
 
     /// Whether the table may drop this inode: nothing holds it open, nothing waits to be sent.
     var isIdle: Bool {
-        state.withLock { $0.handles == 0 && !$0.writesPending && $0.attributeChange == nil && $0.hidden == nil }
+        state.withLock { $0.handles == 0 && !$0.showsLocalChanges }
     }
 
     /// Holds an attribute change for the next flush, merged over any held already.

@@ -2,8 +2,8 @@ import QumuloAPI
 import Synchronization
 
 /// Every object this mount knows, each with its one ``InodeState``, and which of them are active: held by an open
-/// handle, or with changes still to send. Active inodes are never dropped; idle ones go, those trusted for the
-/// shortest time first, once there are more than `capacity`.
+/// handle, or with changes still to send. Active inodes are never dropped; idle ones go, those used longest ago
+/// first, once there are more than `capacity`.
 ///
 /// Locking: one mutex over the dictionaries. An inode's own lock may be taken while it is held (opening and
 /// closing handles are one step with the table, so a last release never drops an inode another open just took);
@@ -93,16 +93,16 @@ final class InodeTable: Sendable {
 
     var count: Int { state.withLock { $0.inodes.count } }
 
-    /// Drops idle inodes, those trusted for the shortest time first, down to `keep`.
+    /// Drops idle inodes, those used longest ago first, down to `keep`.
     private static func evict(_ state: inout State, keeping keep: Int) {
         let idle = state.inodes.filter { state.active[$0.key] == nil && $0.value.isIdle }
         let excess = state.inodes.count - keep
-        let oldest = idle.map { ($0.key, $0.value.freshUntil) }.sorted { expiresSooner($0.1, $1.1) }.prefix(excess)
+        let oldest = idle.map { ($0.key, $0.value.lastUsed) }.sorted { usedEarlier($0.1, $1.1) }.prefix(excess)
         for (object, _) in oldest { state.inodes[object] = nil }
     }
 
-    /// Whether trust until `first` ends before trust until `second`; never trusted (nil) ends first.
-    private static func expiresSooner(_ first: ContinuousClock.Instant?, _ second: ContinuousClock.Instant?) -> Bool {
+    /// Whether `first` came before `second`; never (nil) comes first.
+    private static func usedEarlier(_ first: ContinuousClock.Instant?, _ second: ContinuousClock.Instant?) -> Bool {
         switch (first, second) {
         case (nil, .some): true
         case (.some(let first), .some(let second)): first < second

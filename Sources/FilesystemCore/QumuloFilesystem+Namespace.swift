@@ -26,7 +26,7 @@ extension QumuloFilesystem {
             }
         }
         let object = FileObject(snapshot: nil, fileID: attributes.id)
-        let opened = openHandle(object)
+        let opened = openHandle(object, attributes)
         let file = inodes.inode(object)
         // Sent with the file's first flush, merged with whatever the creator sets next (``InodeState``).
         if !ownership.isEmpty { file.deferChange(ownership) }

@@ -380,13 +380,16 @@ public final class QumuloFilesystem: FilesystemOperations {
         guard attributes.type == .file else {
             throw FilesystemError(attributes.type == .directory ? .isDirectory : .invalidArgument, "open \(object)")
         }
-        return openHandle(object)
+        return openHandle(object, attributes)
     }
 
     /// A handle on a file whose attributes were just fetched, and whether the kernel may keep its cached pages:
     /// only if they are of the current version, or hold this mount's own pending writes.
-    func openHandle(_ object: FileObject) -> OpenReply {
+    func openHandle(_ object: FileObject, _ attributes: FileAttributes) -> OpenReply {
         let file = inodes.addHandle(object)
+        // Dropped from the table since the fetch (it was idle then) and made anew: with nothing pending, what was
+        // fetched is the server's answer.
+        if file.known == nil { file.apply(attributes, sentAt: clock.now, lifetime: lifetime(of: object), now: clock.now) }
         let keepCache = file.kernelMayKeepPages(version: dataVersion(of:))
         let handle = handles.open(.file(FileHandle(
             file: file, reportedFailures: file.failureCount,
