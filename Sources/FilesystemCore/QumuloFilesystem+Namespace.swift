@@ -79,12 +79,13 @@ extension QumuloFilesystem {
         invalidateAttributes(of: object)
         let source = try await attributes(of: object)
         let attributes: FileAttributes
+        let sent = clock.now
         do {
             attributes = try await client.createLink(in: .id(directory.fileID), name: name, to: source.path).value
         } catch {
             throw FilesystemError(error, "link \(source.path) as \(name) in \(directory)")
         }
-        return remember(entry(for: object, added(attributes, named: name, to: directory)))
+        return remember(entry(for: object, added(attributes, named: name, to: directory, sentAt: sent)))
     }
 
     /// A file open in this mount is moved aside to a hidden name instead, as NFS clients do, and removed at its
@@ -135,6 +136,7 @@ extension QumuloFilesystem {
         }
         let replaced = childID(named: newName, in: to)
         let moved: FileAttributes
+        let sent = clock.now
         do {
             moved = try await client.rename(source, to: .id(to.fileID), name: newName,
                                             clobber: !flags.contains(.noReplace)).value
@@ -148,7 +150,7 @@ extension QumuloFilesystem {
             inodes.expireAll(invalidating: false, now: clock.now) { object, _ in object.snapshot == nil }
             listingCache.removeAll { directory, _ in directory.snapshot == nil }
         }
-        added(moved, named: newName, to: to)
+        added(moved, named: newName, to: to, sentAt: sent)
     }
 
     // MARK: Helpers
@@ -161,12 +163,13 @@ extension QumuloFilesystem {
     ) async throws(FilesystemError) -> (FileAttributes, SetAttributesRequest) {
         try Self.checkName(name)
         let attributes: FileAttributes
+        let sent = clock.now
         do {
             attributes = try await request()
         } catch {
             throw FilesystemError(error, "create \(name) in \(directory)")
         }
-        added(attributes, named: name, to: directory)
+        added(attributes, named: name, to: directory, sentAt: sent)
         let permissions = mode.map { QumuloFileMode(rawValue: $0) }
         let owner = IdentityDetails(idType: .nfsUID, idValue: String(caller.uid))
         let group = IdentityDetails(idType: .nfsGID, idValue: String(caller.gid))
@@ -184,9 +187,10 @@ extension QumuloFilesystem {
     ) async throws(FilesystemError) -> FileAttributes {
         let (attributes, ownership) = try await make(named: name, in: directory, mode: mode, caller: caller, request)
         guard !ownership.isEmpty else { return attributes }
+        let sent = clock.now
         do {
             let owned = try await client.setAttributes(of: .id(attributes.id), ownership).value
-            return added(owned, named: name, to: directory)
+            return added(owned, named: name, to: directory, sentAt: sent)
         } catch {
             // Half made is worse than not made: the caller gets the error, and no object they cannot own.
             try? await client.unlink(name, from: .id(directory.fileID))
@@ -252,13 +256,15 @@ extension QumuloFilesystem {
         listingCache.value(for: directory)?[name]?.id ?? childIDs.value(for: ChildName(directory: directory, name: name))
     }
 
-    /// A new name in `directory`: its cached listing gains it, and its own attributes (times, link count) are stale.
-    /// Returns the child's attributes to show.
+    /// A new name in `directory`, from the answer to a request that left at `sentAt`: its cached listing gains it,
+    /// and its own attributes (times, link count) are stale. Returns the child's attributes to show.
     @discardableResult
-    private func added(_ child: FileAttributes, named name: String, to directory: FileObject) -> FileAttributes {
+    private func added(
+        _ child: FileAttributes, named name: String, to directory: FileObject, sentAt: ContinuousClock.Instant
+    ) -> FileAttributes {
         var child = child
         child.name = name
-        let shown = applyAnswer(child, of: FileObject(snapshot: nil, fileID: child.id))
+        let shown = applyAnswer(child, of: FileObject(snapshot: nil, fileID: child.id), sentAt: sentAt)
         invalidateAttributes(of: directory)
         listingCache.update(directory) { $0.add(child) }
         rememberName(name, of: child.id, in: directory)

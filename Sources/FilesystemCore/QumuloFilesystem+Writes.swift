@@ -108,9 +108,10 @@ extension QumuloFilesystem {
         }
         let file = try handles.file(handle).file
         await drain(file)
+        let sent = clock.now
         do {
             let attributes = try await client.punchHole(.id(file.object.fileID), offset: offset, size: length).value
-            applyAnswer(attributes, of: file.object)
+            applyAnswer(attributes, of: file.object, sentAt: sent)
         } catch {
             throw FilesystemError(error, "punch hole in \(file.path)")
         }
@@ -134,8 +135,9 @@ extension QumuloFilesystem {
                 CopyChunkRequest(sourceID: from.object.fileID, sourceSnapshot: from.object.snapshot,
                                  sourceOffset: sourceOffset, targetOffset: targetOffset, length: count),
                 into: .id(to.object.fileID))
+            let sent = clock.now
             let attributes = try await client.attributes(of: .id(to.object.fileID)).value
-            applyAnswer(attributes, of: to.object)
+            applyAnswer(attributes, of: to.object, sentAt: sent)
         } catch {
             throw FilesystemError(error, "copy \(count) bytes from \(from.path) to \(to.path)")
         }
@@ -169,7 +171,8 @@ extension QumuloFilesystem {
     /// `PATCH info/attributes` and everything that follows from its answer.
     func changeAttributes(of object: FileObject, _ request: SetAttributesRequest) async throws(FilesystemError) -> FileAttributes {
         do {
-            return applyAnswer(try await client.setAttributes(of: .id(object.fileID), request).value, of: object)
+            let sent = clock.now
+            return applyAnswer(try await client.setAttributes(of: .id(object.fileID), request).value, of: object, sentAt: sent)
         } catch {
             throw FilesystemError(error, "set attributes of \(object)")
         }

@@ -76,9 +76,10 @@ public final class QumuloFilesystem: FilesystemOperations {
         writeBack = WriteBack(configuration: configuration, client: client, logger: logger, clock: clock)
         inodes = InodeTable(capacity: 200_000, policy: InodeState.WritePolicy(memory: writeBack.memory,
                                                                                maxUploads: configuration.uploadsPerFile))
+        let sent = clock.now
         let root = try await client.attributes(of: .path("/")).value
         nodes = NodeTable(rootFileID: root.id)
-        applyAnswer(root, of: FileObject(snapshot: nil, fileID: root.id))
+        applyAnswer(root, of: FileObject(snapshot: nil, fileID: root.id), sentAt: sent)
     }
 
     /// Checks the invariants of every room; traps on a violation. For tests, after every step.
@@ -119,6 +120,7 @@ public final class QumuloFilesystem: FilesystemOperations {
             guard parentAttributes.type == .directory else { throw FilesystemError(.notDirectory, "\(directory)") }
             if directory.snapshot == nil { countLookupWithoutListing(in: directory, children: parentAttributes.childCount) }
             let child: FileAttributes
+            let sent = clock.now
             do {
                 child = try await client.attributes(of: .path(parentAttributes.path + name), snapshot: directory.snapshot).value
             } catch {
@@ -127,7 +129,7 @@ public final class QumuloFilesystem: FilesystemOperations {
                 throw failure
             }
             let object = FileObject(snapshot: directory.snapshot, fileID: child.id)
-            let shown = applyAnswer(child, of: object, fetched: true)
+            let shown = applyAnswer(child, of: object, sentAt: sent, fetched: true)
             rememberName(name, of: child.id, in: directory)
             return .found(remember(entry(for: object, shown)))
         }
@@ -489,15 +491,14 @@ public final class QumuloFilesystem: FilesystemOperations {
         }
     }
 
-    /// Applies an answer of the server about `object` to its inode, in order (``InodeState/apply(_:sentAt:lifetime:now:fetched:)``);
-    /// returns the attributes to show. `sentAt` is when the request left, if not just now.
+    /// Applies an answer of the server about `object` to a request that left at `sentAt` to its inode, in order
+    /// (``InodeState/apply(_:sentAt:lifetime:now:fetched:)``); returns the attributes to show.
     @discardableResult
     func applyAnswer(
-        _ answer: FileAttributes, of object: FileObject, sentAt: ContinuousClock.Instant? = nil, fetched: Bool = false
+        _ answer: FileAttributes, of object: FileObject, sentAt: ContinuousClock.Instant, fetched: Bool = false
     ) -> FileAttributes {
-        let now = clock.now
-        return inodes.inode(object).apply(answer, sentAt: sentAt ?? now, lifetime: lifetime(of: object), now: now,
-                                          fetched: fetched && object.snapshot == nil)
+        inodes.inode(object).apply(answer, sentAt: sentAt, lifetime: lifetime(of: object), now: clock.now,
+                                   fetched: fetched && object.snapshot == nil)
     }
 
     /// The entry of an object with the attributes to show given, its node named but not counted.
