@@ -23,6 +23,9 @@ public struct FilesystemConfiguration: Sendable {
     public var uploadsPerFile = 4
     /// Refuse every change with EROFS.
     public var readOnly = false
+    /// Every change of an inode checks its invariants (``InodeState``) and traps on a violation: on in debug builds,
+    /// which every test tier runs, so each mount test checks them at every step; off in release builds.
+    public var checksInvariants = Self.isDebugBuild
     /// Owner and group shown for objects whose owner is not an NFS identity (a local or SMB user).
     public var defaultUID: UInt32 = 0
     public var defaultGID: UInt32 = 0
@@ -30,6 +33,12 @@ public struct FilesystemConfiguration: Sendable {
     /// Snapshots never change, so whatever the core learned about them stays true: the longest timeout the
     /// kernel handles well (a year) instead of infinity.
     public static let forever: Double = 365 * 86400
+
+    #if DEBUG
+    static let isDebugBuild = true
+    #else
+    static let isDebugBuild = false
+    #endif
 
     public init(cacheSize: Int) {
         self.cacheSize = cacheSize

@@ -65,10 +65,12 @@ final class InodeState: Sendable {
         var extent: Extent
     }
 
-    /// How writes are cut into uploads; the same for every file of a mount.
+    /// How writes are cut into uploads, and whether every change checks the invariants; the same for every file
+    /// of a mount.
     struct WritePolicy: Sendable {
         var memory: ExtentMemory
         var maxUploads: Int
+        var checksInvariants = false
         var uploadSize: Int { memory.bufferSize }
     }
 
@@ -172,7 +174,7 @@ final class InodeState: Sendable {
         _ answer: FileAttributes, sentAt: ContinuousClock.Instant, lifetime: Double, now: ContinuousClock.Instant,
         fetched: Bool = false
     ) -> FileAttributes {
-        state.withLock { state in
+        locked { state in
             state.take(answer)
             state.lastUsed = now
             guard state.staleBefore.map({ sentAt >= $0 }) ?? true else { return state.shown! }
@@ -184,22 +186,22 @@ final class InodeState: Sendable {
 
     /// The attributes to show, if they are still trusted.
     func fresh(now: ContinuousClock.Instant) -> FileAttributes? {
-        state.withLock { state in
+        locked { state in
             state.lastUsed = now
             return state.isFresh(at: now) ? state.shown : nil
         }
     }
 
     /// When the mount last used what is held, for the table's eviction.
-    var lastUsed: ContinuousClock.Instant? { state.withLock { $0.lastUsed } }
+    var lastUsed: ContinuousClock.Instant? { locked { $0.lastUsed } }
 
     /// The attributes to show, trusted or not: for log lines and for what must not wait on the server.
-    var known: FileAttributes? { state.withLock { $0.shown } }
+    var known: FileAttributes? { locked { $0.shown } }
 
     /// A child's attributes as a listing fetched at `listedAt` had them, unless this mount holds newer ones; nil
     /// when copies that old are known stale, so the caller must ask the server.
     func fromListing(_ listed: FileAttributes, listedAt: ContinuousClock.Instant, now: ContinuousClock.Instant) -> FileAttributes? {
-        state.withLock { state in
+        locked { state in
             state.lastUsed = now
             if state.isFresh(at: now), let shown = state.shown { return shown }
             if let staleBefore = state.staleBefore, listedAt < staleBefore { return nil }
@@ -211,13 +213,13 @@ final class InodeState: Sendable {
 
     /// Stops trusting the attributes: the next use asks the server. The answer held still orders later ones.
     func expire() {
-        state.withLock { $0.freshUntil = nil }
+        locked { $0.freshUntil = nil }
     }
 
     /// This mount changed the object in a way no answer it holds shows: the attributes held, and every answer to a
     /// request sent until now (listings included), are stale.
     func invalidate(now: ContinuousClock.Instant) {
-        state.withLock { state in
+        locked { state in
             state.freshUntil = nil
             state.staleBefore = now
         }
@@ -225,7 +227,7 @@ final class InodeState: Sendable {
 
     /// Whether the attributes came from the server within `grace` seconds for a lookup or stat; counts once.
     func takeFetchForOpen(within grace: Double, now: ContinuousClock.Instant) -> Bool {
-        state.withLock { state in
+        locked { state in
             defer { state.fetchedForOpen = nil }
             guard let fetched = state.fetchedForOpen else { return false }
             return now < fetched + .milliseconds(Int64(grace * 1000))
@@ -235,7 +237,7 @@ final class InodeState: Sendable {
     /// Whether the kernel's cached pages are of the current version or hold this mount's own pending writes; from
     /// now on the current version counts as cached.
     func kernelMayKeepPages(version: (FileAttributes) -> String) -> Bool {
-        state.withLock { state in
+        locked { state in
             guard let attributes = state.attributes else { return false }
             let current = version(attributes)
             defer { state.kernelVersion = current }
@@ -244,40 +246,40 @@ final class InodeState: Sendable {
     }
 
     /// The data version the kernel last cached pages of.
-    var kernelVersion: String? { state.withLock { $0.kernelVersion } }
+    var kernelVersion: String? { locked { $0.kernelVersion } }
 
     // MARK: Handles
 
     func addHandle() {
-        state.withLock { $0.handles += 1 }
+        locked { $0.handles += 1 }
     }
 
     /// Returns whether that was the last handle.
     func removeHandle() -> Bool {
-        state.withLock { state in
+        locked { state in
             state.handles -= 1
             return state.handles == 0
         }
     }
 
-    var isOpen: Bool { state.withLock { $0.handles > 0 } }
+    var isOpen: Bool { locked { $0.handles > 0 } }
 
     /// The failures so far, which a new handle starts out having heard of.
-    var failureCount: Int { state.withLock { $0.failures } }
+    var failureCount: Int { locked { $0.failures } }
 
     /// The failure a handle that has heard of `seen` failures has not been told of, and the new count.
     func unreportedFailure(seen: Int) -> (FilesystemError, Int)? {
-        state.withLock { state in
+        locked { state in
             guard state.failures > seen, let failure = state.lastFailure else { return nil }
             return (failure, state.failures)
         }
     }
 
     /// Where the file was when last heard of, for log lines about it.
-    var path: String { state.withLock { $0.attributes?.path ?? "file \(object.fileID)" } }
+    var path: String { locked { $0.attributes?.path ?? "file \(object.fileID)" } }
 
     func readView(version: (FileAttributes) -> String) -> ReadView? {
-        state.withLock { state in
+        locked { state in
             guard let attributes = state.attributes else { return nil }
             return ReadView(version: version(attributes), serverSize: attributes.size,
                             size: state.writesPending ? max(state.size, attributes.size) : attributes.size,
@@ -285,26 +287,26 @@ final class InodeState: Sendable {
         }
     }
 
-    var hasPendingWrites: Bool { state.withLock { $0.writesPending } }
+    var hasPendingWrites: Bool { locked { $0.writesPending } }
 
     /// Whether anything is waiting for the next flush: data or an attribute change.
-    var hasPendingChanges: Bool { state.withLock { $0.writesPending || $0.attributeChange != nil } }
+    var hasPendingChanges: Bool { locked { $0.writesPending || $0.attributeChange != nil } }
 
     /// Whether the table may drop this inode: nothing holds it open, nothing waits to be sent.
     var isIdle: Bool {
-        state.withLock { $0.handles == 0 && !$0.showsLocalChanges }
+        locked { $0.handles == 0 && !$0.showsLocalChanges }
     }
 
     /// Holds an attribute change for the next flush, merged over any held already.
     func deferChange(_ change: SetAttributesRequest) {
-        state.withLock { state in
+        locked { state in
             state.attributeChange = state.attributeChange.map { $0.merging(change) } ?? change
         }
     }
 
     /// The held attribute change, to send once the data is on the server.
     func takeAttributeChange() -> SetAttributesRequest? {
-        state.withLock { state in
+        locked { state in
             defer { state.attributeChange = nil }
             return state.attributeChange
         }
@@ -312,16 +314,16 @@ final class InodeState: Sendable {
 
     /// Records that the file's last name was moved aside (``QumuloFilesystem/unlink(_:name:)``).
     func hide(in directory: FileObject, as name: String) {
-        state.withLock { $0.hidden = (directory, name) }
+        locked { $0.hidden = (directory, name) }
     }
 
     /// Whether the file's last name was moved aside: it has no name left but that one, which goes at the last
     /// release.
-    var isHidden: Bool { state.withLock { $0.hidden != nil } }
+    var isHidden: Bool { locked { $0.hidden != nil } }
 
     /// The name the file was moved aside to, once: the last release removes it.
     func takeHidden() -> (directory: FileObject, name: String)? {
-        state.withLock { state in
+        locked { state in
             defer { state.hidden = nil }
             return state.hidden
         }
@@ -329,7 +331,7 @@ final class InodeState: Sendable {
 
     /// Counts a failure of this file's flush that is not an upload's (a held attribute change).
     func recordFailure(_ error: FilesystemError) {
-        state.withLock { state in
+        locked { state in
             state.failures += 1
             state.lastFailure = error
         }
@@ -340,7 +342,7 @@ final class InodeState: Sendable {
     /// Records a write; returns the change in dirty bytes (what the write budget must hold) and the uploads that
     /// are now due.
     func write(_ data: ByteBuffer, at offset: UInt64) -> (addedBytes: Int, due: [Upload]) {
-        state.withLock { state in
+        locked { state in
             if !state.writesPending { state.size = state.serverSize }
             let before = state.dirtyBytes
             state.merge(Extent(offset: offset, data: data), memory: policy.memory)
@@ -355,7 +357,7 @@ final class InodeState: Sendable {
 
     /// The uploads due once one has ended: full extents, or everything when `all` (a flush).
     func dueUploads(all: Bool) -> [Upload] {
-        state.withLock { takeUploads(&$0, all: all) }
+        locked { takeUploads(&$0, all: all) }
     }
 
     /// Records how upload `number` ended, in one step with the answer it got: a success is applied as any answer
@@ -364,7 +366,7 @@ final class InodeState: Sendable {
         _ number: Int, _ result: Result<FileAttributes, FilesystemError>, sentAt: ContinuousClock.Instant,
         lifetime: Double, now: ContinuousClock.Instant
     ) {
-        let waiters = state.withLock { state in
+        let waiters = locked { state in
             state.uploading[number] = nil
             switch result {
             case .success(let answer):
@@ -383,13 +385,13 @@ final class InodeState: Sendable {
 
     /// Whether nothing is pending, and the progress count to wait on otherwise.
     var idle: (Bool, progress: Int) {
-        state.withLock { (!$0.writesPending, $0.progress) }
+        locked { (!$0.writesPending, $0.progress) }
     }
 
     /// Returns once an upload ended after progress count `progress`.
     func waitForProgress(after progress: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state in
+            let ready = locked { state in
                 guard state.progress == progress else { return true }
                 state.progressWaiters.append(continuation)
                 return false
@@ -424,38 +426,51 @@ final class InodeState: Sendable {
 
     // MARK: Invariants
 
-    /// Checks what must hold after every step; traps on a violation. For tests.
+    /// Checks what must hold after every step; traps on a violation. Tests call it; with
+    /// ``WritePolicy/checksInvariants`` every change checks it too.
     func checkInvariants() {
+        state.withLock { $0.check(object) }
+    }
+
+    /// Runs `body` under the lock, then checks the invariants if the mount asked for that.
+    private func locked<Result>(_ body: (inout State) -> Result) -> Result {
         state.withLock { state in
-            var dirtyBytes = 0
-            for (index, extent) in state.dirty.enumerated() {
-                dirtyBytes += extent.data.readableBytes
-                precondition(extent.data.readableBytes > 0, "\(object): an empty dirty extent")
-                if index > 0 {
-                    precondition(state.dirty[index - 1].end < extent.offset, "\(object): dirty extents overlap or touch")
-                }
-            }
-            precondition(dirtyBytes == state.dirtyBytes, "\(object): dirty bytes \(state.dirtyBytes), extents hold \(dirtyBytes)")
-            let flights = state.uploading.values.sorted { $0.offset < $1.offset }
-            for (earlier, later) in zip(flights, flights.dropFirst()) {
-                precondition(earlier.end <= later.offset, "\(object): two uploads in flight overlap")
-            }
-            precondition(state.handles >= 0, "\(object): more releases than opens")
-            precondition(state.attributes == nil || state.order == AnswerOrder(state.attributes!),
-                         "\(object): the order held is not that of the attributes held")
-            if state.writesPending, let shown = state.shown {
-                let written = (state.dirty + Array(state.uploading.values)).map(\.end).max() ?? 0
-                precondition(shown.size >= written, "\(object): shows \(shown.size) bytes, writes reach \(written)")
-                precondition(shown.size >= state.size, "\(object): shows \(shown.size) bytes, pending writes make \(state.size)")
-            }
-            if state.writesPending || state.attributeChange != nil || state.hidden != nil {
-                precondition(object.snapshot == nil, "\(object): a change pending in a snapshot")
-            }
+            let result = body(&state)
+            if policy.checksInvariants { state.check(object) }
+            return result
         }
     }
 }
 
 extension InodeState.State {
+    /// What must hold of one inode at every step.
+    fileprivate func check(_ object: FileObject) {
+        var counted = 0
+        for (index, extent) in dirty.enumerated() {
+            counted += extent.data.readableBytes
+            precondition(extent.data.readableBytes > 0, "\(object): an empty dirty extent")
+            if index > 0 {
+                precondition(dirty[index - 1].end < extent.offset, "\(object): dirty extents overlap or touch")
+            }
+        }
+        precondition(counted == dirtyBytes, "\(object): dirty bytes \(dirtyBytes), extents hold \(counted)")
+        let flights = uploading.values.sorted { $0.offset < $1.offset }
+        for (earlier, later) in zip(flights, flights.dropFirst()) {
+            precondition(earlier.end <= later.offset, "\(object): two uploads in flight overlap")
+        }
+        precondition(handles >= 0, "\(object): more releases than opens")
+        precondition(attributes == nil || order == AnswerOrder(attributes!),
+                     "\(object): the order held is not that of the attributes held")
+        if writesPending, let shown = shown {
+            let written = (dirty + Array(uploading.values)).map(\.end).max() ?? 0
+            precondition(shown.size >= written, "\(object): shows \(shown.size) bytes, writes reach \(written)")
+            precondition(shown.size >= size, "\(object): shows \(shown.size) bytes, pending writes make \(size)")
+        }
+        if writesPending || attributeChange != nil || hidden != nil {
+            precondition(object.snapshot == nil, "\(object): a change pending in a snapshot")
+        }
+    }
+
     /// Lays `new` over the dirty extents, joining it with every one it overlaps or touches, so they stay sorted,
     /// disjoint and apart. A write that continues the extent before it (the sequential case) appends in place.
     fileprivate mutating func merge(_ new: InodeState.Extent, memory: ExtentMemory) {

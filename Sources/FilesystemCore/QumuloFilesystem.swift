@@ -74,8 +74,9 @@ public final class QumuloFilesystem: FilesystemOperations {
         snapshotRoots = ExpiringCache(capacity: 100_000, clock: clock)
         reader = FileReader(configuration: configuration, client: client)
         writeBack = WriteBack(configuration: configuration, client: client, logger: logger, clock: clock)
-        inodes = InodeTable(capacity: 200_000, policy: InodeState.WritePolicy(memory: writeBack.memory,
-                                                                               maxUploads: configuration.uploadsPerFile))
+        inodes = InodeTable(capacity: 200_000, policy: InodeState.WritePolicy(
+            memory: writeBack.memory, maxUploads: configuration.uploadsPerFile,
+            checksInvariants: configuration.checksInvariants))
         let sent = clock.now
         let root = try await client.attributes(of: .path("/")).value
         nodes = NodeTable(rootFileID: root.id)

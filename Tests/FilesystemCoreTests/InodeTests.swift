@@ -181,7 +181,7 @@ import Testing
 
     @Test func aTableDropsIdleInodesOnlyAndKeepsItsInvariants() {
         let table = InodeTable(capacity: 8, policy: InodeState.WritePolicy(memory: ExtentMemory(bufferSize: 4096, maxSpares: 0),
-                                                                       maxUploads: 1))
+                                                                       maxUploads: 1, checksInvariants: true))
         let opened = table.addHandle(FileObject(snapshot: nil, fileID: "1"))
         let now = ContinuousClock.now
         opened.apply(attributes(size: 0, revision: 1), sentAt: now, lifetime: 1, now: now)
@@ -200,7 +200,7 @@ import Testing
 
     private func inode(memory: ExtentMemory, maxUploads: Int) -> InodeState {
         let file = InodeState(object: FileObject(snapshot: nil, fileID: "9"),
-                         policy: InodeState.WritePolicy(memory: memory, maxUploads: maxUploads))
+                         policy: InodeState.WritePolicy(memory: memory, maxUploads: maxUploads, checksInvariants: true))
         let now = ContinuousClock.now
         file.apply(attributes(size: 0, revision: 1), sentAt: now, lifetime: 1, now: now)
         return file
