@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -25,10 +26,21 @@ public struct SandboxConfiguration: Sendable {
     /// Most bytes of file data the store may hold, so clients can meet a full cluster: a write beyond it fails with
     /// 507 `fs_no_space_error` and `GET /v1/file-system` reports it. Nil for no limit but the disk's.
     public var capacity: Int64?
+    /// A connection that brings no complete request part for this long is closed: a keep-alive connection between
+    /// requests, and one whose TLS handshake or request head is still unfinished (bytes trickled into a head do
+    /// not count, only the whole head). 75 s outlasts the 60 s a qfuse mount keeps an unused connection, so it is
+    /// the client that closes an idle connection, never the server under a request the client just sent.
+    public var idleTimeout: Duration
+    /// Most connections one client address may hold open; more are closed as they arrive, so that one client
+    /// cannot take the file descriptors every other needs. 256 is 16 qfuse mounts' worth of connection pools.
+    public var maxConnectionsPerAddress: Int
 
     public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
                 tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600),
-                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil) {
+                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil, idleTimeout: Duration = .seconds(75),
+                maxConnectionsPerAddress: Int = 256) {
+        self.idleTimeout = idleTimeout
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.sessionLifetime = sessionLifetime
         self.reclaimInterval = reclaimInterval
         self.capacity = capacity
@@ -54,6 +66,13 @@ public struct Sandbox: Sendable {
         configuration: SandboxConfiguration, logger: Logger, handleSignals: Bool,
         onReady: @escaping @Sendable (Int) async -> Void
     ) throws {
+        // The store first: it creates the root, owner-only, before anything else goes in.
+        let store = try Store(
+            root: configuration.root, capacity: configuration.capacity, sessionLifetime: configuration.sessionLifetime,
+            logger: logger)
+        if try store.adoptPassword(configuration.password) {
+            logger.info("the password changed: every session ended")
+        }
         let identity: TLSIdentity
         switch (configuration.tlsCertificate, configuration.tlsKey) {
         case let (certificate?, key?): identity = try TLSIdentity(certificate: certificate, key: key)
@@ -62,19 +81,24 @@ public struct Sandbox: Sendable {
         }
         fingerprint = identity.fingerprint
         createdCertificate = identity.created
-        let store = try Store(
-            root: configuration.root, capacity: configuration.capacity, sessionLifetime: configuration.sessionLifetime,
-            logger: logger)
-        let router = Router()
+        let router = Router(context: SandboxRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AuthMiddleware(store: store))
-        SandboxRoutes(store: store, password: configuration.password).register(on: router)
+        SandboxRoutes(store: store, credentials: Credentials(password: configuration.password)).register(on: router)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: identity.certificateChain.map { .certificate($0) },
             privateKey: .privateKey(identity.privateKey))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ContinueHandler()], idleTimeout: TimeAmount(configuration.idleTimeout))
+        let census = ConnectionCensus(limitPerAddress: configuration.maxConnectionsPerAddress)
+        let server = HTTPServerBuilder { responder in
+            AddressLimitedChannel(
+                base: try TLSChannel(HTTP1Channel(responder: responder, configuration: http1), tlsConfiguration: tls),
+                census: census)
+        }
         let application = Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

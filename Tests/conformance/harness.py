@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -281,6 +282,35 @@ class Response:
             req = f' body={rb!r}'
         shown = self.body[:600].decode('utf-8', 'replace')
         return f'{self.method} {self.path}{req} -> {self.status} {self.reason}: {shown}'
+
+
+def raw_tls(sandbox: 'Sandbox', timeout: float = 10.0, source: str = '127.0.0.1') -> ssl.SSLSocket:
+    """A TLS socket to the sandbox, for requests http.client cannot send (broken framing, Expect)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    sock = socket.create_connection((sandbox.host, sandbox.port), timeout=timeout, source_address=(source, 0))
+    return ctx.wrap_socket(sock, server_hostname=sandbox.host)
+
+
+def read_response(s: ssl.SSLSocket, deadline_s: float = 10.0) -> bytes:
+    """Everything the server sends until it closes or goes quiet for a second after a complete answer."""
+    data = b''
+    end = time.monotonic() + deadline_s
+    s.settimeout(1.0)
+    while time.monotonic() < end:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, TimeoutError):
+            if b'\r\n\r\n' in data:
+                break
+            continue
+        except (ConnectionResetError, ssl.SSLError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class Api:
