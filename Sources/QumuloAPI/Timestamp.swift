@@ -32,8 +32,11 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// Nanoseconds since the epoch, or nil outside what Int64 holds: 1677-09-21T00:12:43.145224192Z through
     /// 2262-04-11T23:47:16.854775807Z. Times arrive from clients as text, so any year from 0000 to 9999 may come.
     public var exactNanoseconds: Int64? {
-        let (scaled, overflowed) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (total, carried) = scaled.addingReportingOverflow(Int64(nanoseconds))
+        // Before the epoch, borrow a second first: the earliest time's whole seconds alone do not fit.
+        let (whole, fraction) = seconds < 0 && nanoseconds > 0
+            ? (seconds + 1, Int64(nanoseconds) - 1_000_000_000) : (seconds, Int64(nanoseconds))
+        let (scaled, overflowed) = whole.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, carried) = scaled.addingReportingOverflow(fraction)
         return overflowed || carried ? nil : total
     }
 

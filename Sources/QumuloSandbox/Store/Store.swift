@@ -63,15 +63,18 @@ final class Store: Sendable {
     }
 
     /// The store is one user's, whatever the umask, and so are stores made before this rule: directories 0700,
-    /// the database 0600. The database is created empty with that mode first because SQLite gives its WAL and
-    /// shared-memory files the database's own mode.
+    /// the database 0600. A new database is created empty with that mode first because SQLite gives its WAL and
+    /// shared-memory files the database's own mode. An existing one is never opened here: closing any descriptor
+    /// of it would drop the POSIX locks another connection in this process holds.
     private static func restrictAccess(directories: [String], database: String) throws {
         for directory in directories {
             try check(chmod(directory, 0o700), "chmod \(directory)")
         }
-        let descriptor = open(database, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw StorageError(operation: "create \(database)", code: errno) }
-        close(descriptor)
+        if !FileManager.default.fileExists(atPath: database) {
+            let descriptor = open(database, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw StorageError(operation: "create \(database)", code: errno) }
+            close(descriptor)
+        }
         for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
             try check(chmod(file, 0o600), "chmod \(file)")
         }
