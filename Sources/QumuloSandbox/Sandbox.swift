@@ -7,6 +7,9 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `qfuse-sandbox` needs to serve: where the store lives, where to listen, the admin password and the
 /// certificate to present.
@@ -99,12 +102,27 @@ public struct Sandbox: Sendable {
         let application = Application(
             router: router,
             server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                availableConnectionsDelegate: MaximumAvailableConnections(Self.connectionLimit(), logger: logger)),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
         services = ServiceGroup(configuration: .init(
             services: [application, SnapshotReaper(store: store, interval: configuration.reclaimInterval, logger: logger)],
             gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [], logger: logger))
+    }
+
+    /// Descriptors kept back from connections for the store: SQLite's pool, the blobs being read, spool files.
+    static let descriptorsForTheStore = 64
+
+    /// Connections the process can hold open without running out of descriptors. Past this the server leaves new
+    /// connections waiting in the listen backlog: accepting them would fail with EMFILE again and again, a busy
+    /// loop that starves the connections already open.
+    static func connectionLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
+        else { return 1 << 20 }
+        return max(16, Int(clamping: limit.rlim_cur) - descriptorsForTheStore)
     }
 
     /// Serves until ``shutdown()``, or with `handleSignals` until SIGINT or SIGTERM; requests in flight finish first.

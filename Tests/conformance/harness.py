@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import ssl
@@ -105,11 +106,12 @@ class Sandbox:
     """One qfuse-sandbox process serving `root`. Always stopped by PID (see stop())."""
 
     def __init__(self, root: Path, log_dir: Path, password: str = PASSWORD,
-                 args: Sequence[str] = ()):
+                 args: Sequence[str] = (), fd_limit: Optional[int] = None):
         self.root = Path(root)
         self.log_dir = Path(log_dir)
         self.password = password
         self.args = [str(a) for a in args]  # more command-line options, e.g. ['--capacity', '8388608']
+        self.fd_limit = fd_limit  # the soft RLIMIT_NOFILE the process starts with, to test running out
         self.proc: Optional[subprocess.Popen] = None
         self.host = '127.0.0.1'
         self.port: Optional[int] = None
@@ -148,7 +150,7 @@ class Sandbox:
             try:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.PIPE, stderr=self._stderr_file,
-                                             env=env)
+                                             env=env, preexec_fn=self._limit_fds if self.fd_limit else None)
                 break
             except OSError as e:
                 # The binary may be being rebuilt right now ("Text file busy"): wait a little.
@@ -180,6 +182,10 @@ class Sandbox:
                     pytrace=False,
                 )
         return self
+
+    def _limit_fds(self) -> None:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, hard))
 
     def _read_stdout(self, proc: subprocess.Popen) -> None:
         assert proc.stdout is not None

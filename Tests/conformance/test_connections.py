@@ -1,5 +1,6 @@
 """Connection handling: idle and slow connections are closed, one client address cannot hold more than its
-cap, and `Expect: 100-continue` is answered.
+cap, running out of descriptors leaves new connections waiting instead of spinning, and
+`Expect: 100-continue` is answered.
 
 The hold test runs its own sandbox with a short idle timeout (3 s instead of 75) so that it takes seconds. The
 1,000 held connections come from 127.0.0.2 and 127.0.0.3 (every 127/8 address reaches loopback), the real
@@ -126,6 +127,31 @@ def test_idle_and_slow_connections_are_capped_and_closed_while_a_client_works(gu
             s.close()
     assert sb.alive()
     api.ok('GET', '/v1/version')
+
+
+def test_out_of_descriptors_the_server_waits_instead_of_spinning(tmp_path):
+    """With 128 descriptors and 200 connections held from one address under a cap that does not bind, the
+    server stops accepting (the rest wait in the listen backlog) rather than failing accept in a loop; a client
+    is served once the idle timeout frees room."""
+    args = ['--idle-timeout', str(IDLE_TIMEOUT_S), '--max-connections-per-address', '1000']
+    with Sandbox(tmp_path / 'root', tmp_path / 'logs', args=args, fd_limit=128) as sb:
+        held = [socket.create_connection((sb.host, sb.port), timeout=10, source_address=('127.0.0.2', 0))
+                for _ in range(200)]
+        try:
+            time.sleep(0.5)
+            cpu_before = cpu_seconds(sb.proc.pid)
+            time.sleep(2)
+            cpu = cpu_seconds(sb.proc.pid) - cpu_before
+            assert cpu < 0.3, f'the server used {cpu:.2f} s of CPU in 2 s while out of descriptors'
+            t0 = time.monotonic()
+            api = Api(sb)
+            api.login()
+            assert time.monotonic() - t0 < 3 * IDLE_TIMEOUT_S
+        finally:
+            for s in held:
+                s.close()
+        assert sb.alive()
+        api.ok('GET', '/v1/version')
 
 
 def test_expect_100_continue_is_answered_before_the_body(api, sandbox, tdir):
