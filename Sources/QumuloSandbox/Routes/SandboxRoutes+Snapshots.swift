@@ -99,7 +99,8 @@ extension SandboxRoutes {
                     guard let seconds = Self.timeToLive(String(ttl)),
                           case let (end, overflowed) = Timestamp.now().seconds.addingReportingOverflow(seconds), !overflowed
                     else {
-                        throw SandboxError.invalidRequest("expiration-time-to-live=\(ttl) is not like 5days or 12hours")
+                        throw SandboxError.invalidRequest(
+                            "expiration-time-to-live=\(ttl) is not a time to live like 5days or 12hours, or too long")
                     }
                     expiration = Timestamp(seconds: end)
                 }
