@@ -9,6 +9,22 @@ public struct LoginRequest: Codable, Sendable {
     }
 }
 
+/// `POST /v1/session/change-password`: the logged-in user's own password.
+public struct ChangePasswordRequest: Codable, Sendable {
+    public var oldPassword: String
+    public var newPassword: String
+
+    public init(oldPassword: String, newPassword: String) {
+        self.oldPassword = oldPassword
+        self.newPassword = newPassword
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case oldPassword = "old_password"
+        case newPassword = "new_password"
+    }
+}
+
 /// The login answer. Session tokens start with `1:` and last 10 hours.
 public struct LoginResponse: Codable, Sendable {
     public var bearerToken: String

@@ -29,8 +29,22 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
     }
 
-    /// Nanoseconds since the epoch; fits in Int64 until the year 2262.
-    public var totalNanoseconds: Int64 { seconds * 1_000_000_000 + Int64(nanoseconds) }
+    /// Nanoseconds since the epoch, or nil outside what Int64 holds: 1677-09-21T00:12:43.145224192Z through
+    /// 2262-04-11T23:47:16.854775807Z. Times arrive from clients as text, so any year from 0000 to 9999 may come.
+    public var exactNanoseconds: Int64? {
+        // Before the epoch, borrow a second first: the earliest time's whole seconds alone do not fit.
+        let (whole, fraction) = seconds < 0 && nanoseconds > 0
+            ? (seconds + 1, Int64(nanoseconds) - 1_000_000_000) : (seconds, Int64(nanoseconds))
+        let (scaled, overflowed) = whole.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, carried) = scaled.addingReportingOverflow(fraction)
+        return overflowed || carried ? nil : total
+    }
+
+    /// Nanoseconds since the epoch, clamped to Int64's range: for callers that only compare or fingerprint times,
+    /// where a time beyond 2262 must not trap. Storing a time needs ``exactNanoseconds``.
+    public var totalNanoseconds: Int64 {
+        exactNanoseconds ?? (seconds < 0 ? .min : .max)
+    }
 
     public init(totalNanoseconds: Int64) {
         let (q, r) = totalNanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
@@ -98,7 +112,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
             let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
             index += 1
-            guard let offsetHours = number(2), expect(":"), let offsetMinutes = number(2) else { return nil }
+            guard let offsetHours = number(2), expect(":"), let offsetMinutes = number(2),
+                  offsetHours < 24, offsetMinutes < 60
+            else { return nil }
             offsetSeconds = sign * (Int64(offsetHours) * 3600 + Int64(offsetMinutes) * 60)
         } else {
             return nil
@@ -111,7 +127,15 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         parts.tm_hour = hour
         parts.tm_min = minute
         parts.tm_sec = second
-        self.init(seconds: Int64(timegm(&parts)) - offsetSeconds, nanoseconds: nanos)
+        let local = Int64(timegm(&parts))
+        // timegm rolls February 30 over into March; a date that does not exist is not a time. A leap second
+        // rolls over too, legitimately.
+        var check = time_t(local)
+        var normalized = tm()
+        guard gmtime_r(&check, &normalized) != nil,
+              second == 60 || (normalized.tm_mday == day && normalized.tm_mon == month - 1)
+        else { return nil }
+        self.init(seconds: local - offsetSeconds, nanoseconds: nanos)
     }
 
     public init(from decoder: any Decoder) throws {

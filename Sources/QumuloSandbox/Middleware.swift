@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import QumuloAPI
 
 /// Turns every failure into the JSON error body Qumulo sends, and logs one line per request.
 struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = SandboxRequestContext
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -21,7 +22,9 @@ struct ErrorMiddleware: RouterMiddleware {
                     "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "error": "\(error)",
                 ])
             }
-            response = try JSONResponse.make(failure.body, status: failure.status)
+            var answer = try JSONResponse.make(failure.body, status: failure.status)
+            answer.headers.append(contentsOf: failure.headers)
+            response = answer
         }
         logger.debug("request", metadata: [
             "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
@@ -46,6 +49,9 @@ struct ErrorMiddleware: RouterMiddleware {
             return SandboxError(status: error.status, errorClass: errorClass, message: message, module: "http")
         case let error as DecodingError:
             return .decode("invalid request body: \(Self.describe(error))")
+        case let error as HTTPParserError:
+            // The body broke off mid-stream (a malformed chunk-size line, say): the client's fault, not ours.
+            return .invalidRequest("malformed request body: \(error)")
         default:
             return SandboxError(status: .internalServerError, errorClass: "internal_error", message: "\(error)", module: "sandbox")
         }
@@ -65,7 +71,7 @@ struct ErrorMiddleware: RouterMiddleware {
 
 /// Requires a live session's bearer token on every call but login and version.
 struct AuthMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = SandboxRequestContext
     let store: Store
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

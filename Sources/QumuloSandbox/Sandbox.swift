@@ -1,11 +1,15 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `qfuse-sandbox` needs to serve: where the store lives, where to listen, the admin password and the
 /// certificate to present.
@@ -28,10 +32,21 @@ public struct SandboxConfiguration: Sendable {
     /// A test fault: answers to writes (data, punch-hole, copy-chunk, attributes) are held for a while after the
     /// write is applied, so they can come back out of order. Nil, the default, answers at once.
     public var writeAnswerDelay: AnswerDelay?
+    /// A connection that brings no complete request part for this long is closed: a keep-alive connection between
+    /// requests, and one whose TLS handshake or request head is still unfinished (bytes trickled into a head do
+    /// not count, only the whole head). 75 s outlasts the 60 s a qfuse mount keeps an unused connection, so it is
+    /// the client that closes an idle connection, never the server under a request the client just sent.
+    public var idleTimeout: Duration
+    /// Most connections one client address may hold open; more are closed as they arrive, so that one client
+    /// cannot take the file descriptors every other needs. 256 is 16 qfuse mounts' worth of connection pools.
+    public var maxConnectionsPerAddress: Int
 
     public init(root: URL, host: String = "127.0.0.1", port: Int = 8000, password: String,
                 tlsCertificate: String? = nil, tlsKey: String? = nil, sessionLifetime: Duration = .seconds(10 * 3600),
-                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil, writeAnswerDelay: AnswerDelay? = nil) {
+                reclaimInterval: Duration = .seconds(1), capacity: Int64? = nil, writeAnswerDelay: AnswerDelay? = nil,
+                idleTimeout: Duration = .seconds(75), maxConnectionsPerAddress: Int = 256) {
+        self.idleTimeout = idleTimeout
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.sessionLifetime = sessionLifetime
         self.reclaimInterval = reclaimInterval
         self.capacity = capacity
@@ -58,6 +73,13 @@ public struct Sandbox: Sendable {
         configuration: SandboxConfiguration, logger: Logger, handleSignals: Bool,
         onReady: @escaping @Sendable (Int) async -> Void
     ) throws {
+        // The store first: it creates the root, owner-only, before anything else goes in.
+        let store = try Store(
+            root: configuration.root, capacity: configuration.capacity, sessionLifetime: configuration.sessionLifetime,
+            logger: logger)
+        if try store.adoptPassword(configuration.password) {
+            logger.info("the password changed: every session ended")
+        }
         let identity: TLSIdentity
         switch (configuration.tlsCertificate, configuration.tlsKey) {
         case let (certificate?, key?): identity = try TLSIdentity(certificate: certificate, key: key)
@@ -66,28 +88,48 @@ public struct Sandbox: Sendable {
         }
         fingerprint = identity.fingerprint
         createdCertificate = identity.created
-        let store = try Store(
-            root: configuration.root, capacity: configuration.capacity, sessionLifetime: configuration.sessionLifetime,
-            logger: logger)
-        let router = Router()
+        let router = Router(context: SandboxRequestContext.self)
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: AuthMiddleware(store: store))
         SandboxRoutes(
-            store: store, password: configuration.password,
+            store: store, credentials: Credentials(password: configuration.password),
             writeAnswerDelay: configuration.writeAnswerDelay.map(AnswerDelayer.init)
         ).register(on: router)
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: identity.certificateChain.map { .certificate($0) },
             privateKey: .privateKey(identity.privateKey))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ContinueHandler()], idleTimeout: TimeAmount(configuration.idleTimeout))
+        let census = ConnectionCensus(limitPerAddress: configuration.maxConnectionsPerAddress)
+        let server = HTTPServerBuilder { responder in
+            AddressLimitedChannel(
+                base: try TLSChannel(HTTP1Channel(responder: responder, configuration: http1), tlsConfiguration: tls),
+                census: census)
+        }
         let application = Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            server: server,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                availableConnectionsDelegate: MaximumAvailableConnections(Self.connectionLimit(), logger: logger)),
             onServerRunning: { channel in await onReady(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
         services = ServiceGroup(configuration: .init(
             services: [application, SnapshotReaper(store: store, interval: configuration.reclaimInterval, logger: logger)],
             gracefulShutdownSignals: handleSignals ? [.sigint, .sigterm] : [], logger: logger))
+    }
+
+    /// Descriptors kept back from connections for the store: SQLite's pool, the blobs being read, spool files.
+    static let descriptorsForTheStore = 64
+
+    /// Connections the process can hold open without running out of descriptors. Past this the server leaves new
+    /// connections waiting in the listen backlog: accepting them would fail with EMFILE again and again, a busy
+    /// loop that starves the connections already open.
+    static func connectionLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
+        else { return 1 << 20 }
+        return max(16, Int(clamping: limit.rlim_cur) - descriptorsForTheStore)
     }
 
     /// Serves until ``shutdown()``, or with `handleSignals` until SIGINT or SIGTERM; requests in flight finish first.

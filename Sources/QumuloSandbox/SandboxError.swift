@@ -12,6 +12,8 @@ struct SandboxError: Error, CustomStringConvertible {
     var errorClass: String
     var message: String
     var module = "fs"
+    /// Headers the answer carries besides the JSON body, such as `Retry-After`.
+    var headers: HTTPFields = [:]
 
     var description: String { "\(status.code) \(errorClass): \(message)" }
 
@@ -83,6 +85,18 @@ struct SandboxError: Error, CustomStringConvertible {
             message: "name of \(name.utf8.count) bytes exceeds \(QumuloAPI.maxNameBytes)")
     }
 
+    /// A size beyond what a file may hold. GUESSED status, as for every bad-input class.
+    static func invalidSize(_ size: some BinaryInteger) -> SandboxError {
+        SandboxError(status: .badRequest, errorClass: ErrorClass.invalidSize,
+                     message: "size \(size) exceeds the largest file size, \(Store.maxFileSize)")
+    }
+
+    /// An offset that puts data beyond what a file may hold.
+    static func invalidOffset(_ offset: some BinaryInteger, count: some BinaryInteger) -> SandboxError {
+        SandboxError(status: .badRequest, errorClass: ErrorClass.invalidOffset,
+                     message: "\(count) bytes at offset \(offset) end beyond the largest file size, \(Store.maxFileSize)")
+    }
+
     static func invalidFileType(_ message: String) -> SandboxError {
         SandboxError(status: .badRequest, errorClass: ErrorClass.invalidFileType, message: message)
     }
@@ -109,6 +123,15 @@ struct SandboxError: Error, CustomStringConvertible {
 
     static func unauthorized(_ message: String = "Need to log in first to establish credentials.") -> SandboxError {
         SandboxError(status: .unauthorized, errorClass: ErrorClass.unauthorized, message: message, module: "http")
+    }
+
+    /// GUESSED error class: Qumulo documents no rate limiting. The wait is rounded up to whole seconds.
+    static func loginThrottled(retryAfter: Duration) -> SandboxError {
+        let seconds = max(1, Int((retryAfter / .seconds(1)).rounded(.up)))
+        return SandboxError(
+            status: .tooManyRequests, errorClass: "auth_login_throttled_error",
+            message: "too many failed logins for this user from this address; retry in \(seconds) s", module: "auth",
+            headers: [.retryAfter: String(seconds)])
     }
 
     /// GUESSED error class: the status 412 is documented, the class is not.

@@ -34,9 +34,10 @@ struct TLSIdentity {
             try FileManager.default.createDirectory(
                 at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let (certificate, key) = try makeSelfSigned()
-            // The key is written first and only readable by its owner; the certificate marks a complete pair.
+            // The key is written first; the certificate marks a complete pair. Both are the owner's alone, as
+            // everything in the store is.
             try write(key, to: keyPath, mode: 0o600)
-            try write(certificate, to: certificatePath, mode: 0o644)
+            try write(certificate, to: certificatePath, mode: 0o600)
             created = true
         }
         var identity = try TLSIdentity(certificate: certificatePath, key: keyPath)

@@ -47,6 +47,12 @@ struct QfuseSandbox: AsyncParsableCommand {
     @Option(help: "Test option: the seed of the --delay-writes-ms delays; the same seed draws the same delays.")
     var delaySeed: UInt64 = 0
 
+    @Option(help: "Seconds a connection may go without a complete request part (idle, or a slow head) before it is closed.")
+    var idleTimeout: Double = 75
+
+    @Option(help: "Most connections one client address may hold open; more are closed as they arrive.")
+    var maxConnectionsPerAddress = 256
+
     @Flag(help: "Log every request with its status and latency.")
     var debug = false
 
@@ -55,6 +61,8 @@ struct QfuseSandbox: AsyncParsableCommand {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         guard (0 ... 65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard idleTimeout > 0, idleTimeout <= 86400 else { throw ValidationError("--idle-timeout must be more than 0 and at most 86400 seconds") }
+        guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be positive") }
     }
 
     func run() async throws {
@@ -78,7 +86,8 @@ struct QfuseSandbox: AsyncParsableCommand {
                 configuration: SandboxConfiguration(
                     root: rootURL, host: host, port: port, password: password, tlsCertificate: tlsCert, tlsKey: tlsKey,
                     capacity: capacity.map { Int64($0.bytes) },
-                    writeAnswerDelay: delayWritesMs.map { AnswerDelay(milliseconds: $0.range, seed: delaySeed) }),
+                    writeAnswerDelay: delayWritesMs.map { AnswerDelay(milliseconds: $0.range, seed: delaySeed) },
+                    idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnectionsPerAddress: maxConnectionsPerAddress),
                 logger: logger,
                 handleSignals: true,
                 onReady: { port in
@@ -111,7 +120,8 @@ struct QfuseSandbox: AsyncParsableCommand {
         if let text = try? String(contentsOf: kept, encoding: .utf8), let line = text.split(separator: "\n").first {
             return String(line)
         }
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let generated = String((0 ..< 20).map { _ in alphabet.randomElement()! })
         guard FileManager.default.createFile(

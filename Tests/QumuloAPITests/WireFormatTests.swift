@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test(arguments: ["", "2024-01-01", "2024-13-01T00:00:00Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00.Z",
-                      "2024-01-01T00:00:00Zjunk"])
+                      "2024-01-01T00:00:00Zjunk", "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
+                      "2024-01-01T00:00:00+24:00", "2024-01-01T00:00:00+01:60"])
     func rejectsMalformedTimes(text: String) {
         #expect(Timestamp(rfc3339: text) == nil)
     }
@@ -28,6 +29,19 @@ import Testing
         let time = Timestamp(totalNanoseconds: -1)
         #expect(time == Timestamp(seconds: -1, nanoseconds: 999_999_999))
         #expect(time.totalNanoseconds == -1)
+    }
+
+    @Test func nanosecondTotalsStopAtInt64sRangeWithoutTrapping() throws {
+        let last = try #require(Timestamp(rfc3339: "2262-04-11T23:47:16.854775807Z"))
+        let first = try #require(Timestamp(rfc3339: "1677-09-21T00:12:43.145224192Z"))
+        #expect(last.exactNanoseconds == .max)
+        #expect(first.exactNanoseconds == .min)
+        for text in ["2262-04-11T23:47:16.854775808Z", "9999-12-31T23:59:59Z", "1677-09-21T00:12:43.145224191Z",
+                     "0000-01-01T00:00:00Z"] {
+            let time = try #require(Timestamp(rfc3339: text))
+            #expect(time.exactNanoseconds == nil, "\(text)")
+            #expect(time.totalNanoseconds == (time.seconds < 0 ? .min : .max), "\(text) clamps")
+        }
     }
 }
 

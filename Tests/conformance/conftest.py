@@ -24,7 +24,8 @@ from harness import (  # noqa: F401  (re-exported for the tests)
     ATTR_DECIMAL_FIELDS, ATTR_FIELDS, ATTR_TIME_FIELDS, DECIMAL_RE, HERE, HTTP_TIMEOUT_S, MODE_RE,
     PASSWORD, QQ, QQ_BIN, QQ_ERROR_RE, QQ_TIMEOUT_S, READY_RE, REPO, ROOT_ID, SANDBOX_BIN,
     START_TIMEOUT_S, STOP_TIMEOUT_S, TIME_RE, USER, Api, QQResult, Response, Sandbox,
-    all_sandboxes, check_attrs, join, parse_json_docs, ref, rfc3339_ns, validate_qq_output,
+    all_sandboxes, check_attrs, join, parse_json_docs, raw_tls, read_response, ref, rfc3339_ns,
+    validate_qq_output,
 )
 
 

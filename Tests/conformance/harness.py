@@ -17,7 +17,9 @@ import http.client
 import json
 import os
 import re
+import resource
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -104,11 +106,12 @@ class Sandbox:
     """One qfuse-sandbox process serving `root`. Always stopped by PID (see stop())."""
 
     def __init__(self, root: Path, log_dir: Path, password: str = PASSWORD,
-                 args: Sequence[str] = ()):
+                 args: Sequence[str] = (), fd_limit: Optional[int] = None):
         self.root = Path(root)
         self.log_dir = Path(log_dir)
         self.password = password
         self.args = [str(a) for a in args]  # more command-line options, e.g. ['--capacity', '8388608']
+        self.fd_limit = fd_limit  # the soft RLIMIT_NOFILE the process starts with, to test running out
         self.proc: Optional[subprocess.Popen] = None
         self.host = '127.0.0.1'
         self.port: Optional[int] = None
@@ -147,7 +150,7 @@ class Sandbox:
             try:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.PIPE, stderr=self._stderr_file,
-                                             env=env)
+                                             env=env, preexec_fn=self._limit_fds if self.fd_limit else None)
                 break
             except OSError as e:
                 # The binary may be being rebuilt right now ("Text file busy"): wait a little.
@@ -179,6 +182,10 @@ class Sandbox:
                     pytrace=False,
                 )
         return self
+
+    def _limit_fds(self) -> None:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, hard))
 
     def _read_stdout(self, proc: subprocess.Popen) -> None:
         assert proc.stdout is not None
@@ -281,6 +288,35 @@ class Response:
             req = f' body={rb!r}'
         shown = self.body[:600].decode('utf-8', 'replace')
         return f'{self.method} {self.path}{req} -> {self.status} {self.reason}: {shown}'
+
+
+def raw_tls(sandbox: 'Sandbox', timeout: float = 10.0, source: str = '127.0.0.1') -> ssl.SSLSocket:
+    """A TLS socket to the sandbox, for requests http.client cannot send (broken framing, Expect)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    sock = socket.create_connection((sandbox.host, sandbox.port), timeout=timeout, source_address=(source, 0))
+    return ctx.wrap_socket(sock, server_hostname=sandbox.host)
+
+
+def read_response(s: ssl.SSLSocket, deadline_s: float = 10.0) -> bytes:
+    """Everything the server sends until it closes or goes quiet for a second after a complete answer."""
+    data = b''
+    end = time.monotonic() + deadline_s
+    s.settimeout(1.0)
+    while time.monotonic() < end:
+        try:
+            chunk = s.recv(65536)
+        except (socket.timeout, TimeoutError):
+            if b'\r\n\r\n' in data:
+                break
+            continue
+        except (ConnectionResetError, ssl.SSLError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class Api:

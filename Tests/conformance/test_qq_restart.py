@@ -2,6 +2,7 @@
 with the same ids. Uses its own sandbox instance (not the shared session one)."""
 
 import os
+import stat
 
 import pytest
 
@@ -127,3 +128,30 @@ def test_restart_after_sigkill_keeps_acknowledged_writes(private_sandbox, tmp_pa
     a = api.attrs('/k/f')
     assert a['id'] == fid
     assert api.read('/k/f') == b'durable'
+
+
+def test_store_is_owner_only_whatever_the_umask(tmp_path):
+    """Every directory of the store is 0700 and every file 0600, also for a root that existed with 0777."""
+    root = tmp_path / 'root'
+    root.mkdir()
+    os.chmod(root, 0o777)
+    old = os.umask(0)
+    try:
+        sb = Sandbox(root, tmp_path / 'logs').start()
+    finally:
+        os.umask(old)
+    try:
+        api = Api(sb)
+        api.login()
+        api.make_file('/', 'f', b'data')
+        modes = {}
+        for directory, _dirs, files in os.walk(root):
+            modes[directory] = stat.S_IMODE(os.stat(directory).st_mode)
+            for name in files:
+                path = os.path.join(directory, name)
+                modes[path] = stat.S_IMODE(os.stat(path).st_mode)
+    finally:
+        sb.stop()
+    assert any(p.endswith('metadata.sqlite-wal') for p in modes), modes
+    wrong = {p: oct(m) for p, m in modes.items() if m != (0o700 if os.path.isdir(p) else 0o600)}
+    assert not wrong, wrong

@@ -1,10 +1,16 @@
 """Session, version and file-system endpoints: login, who_am_i, version, fs_get_stats, and the
-authentication and request-decoding errors (401, 400 decode_error)."""
+authentication and request-decoding errors (401, 400 decode_error); login throttling and password changes
+(each on a sandbox of its own, so the shared one is never locked out)."""
 
+import http.client
 import json
+import ssl
+import time
+
+import pytest
 
 import schema
-from conftest import DECIMAL_RE, PASSWORD, QQ, USER, ref
+from conftest import DECIMAL_RE, PASSWORD, QQ, USER, Api, Sandbox, ref
 
 
 def test_login_writes_credentials_store(sandbox, workdir):
@@ -125,3 +131,71 @@ def test_get_with_json_content_type_and_empty_body(api):
     r = api.request('GET', '/v1/files/%2F/info/attributes',
                     headers={'Content-Type': 'application/json', 'Content-Length': '0'})
     assert r.status == 200, r.describe()
+
+
+@pytest.fixture
+def private_sandbox(tmp_path):
+    with Sandbox(tmp_path / 'root', tmp_path / 'logs') as sb:
+        yield sb
+
+
+def login_from(sb, password, source='127.0.0.1', user=USER):
+    """One login from `source` (any 127/8 address reaches loopback): (status, Retry-After, error_class)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection(sb.host, sb.port, context=ctx, timeout=30, source_address=(source, 0))
+    try:
+        conn.request('POST', '/v1/session/login', body=json.dumps({'username': user, 'password': password}),
+                     headers={'Content-Type': 'application/json'})
+        r = conn.getresponse()
+        body = json.loads(r.read() or b'{}')
+        return r.status, r.headers.get('Retry-After'), body.get('error_class')
+    finally:
+        conn.close()
+
+
+def test_wrong_passwords_are_throttled_per_user_and_address(private_sandbox, tmp_path):
+    sb = private_sandbox
+    t0 = time.monotonic()
+    statuses = [login_from(sb, 'guess')[0] for _ in range(40)]
+    assert statuses[:3] == [401] * 3, statuses
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 35, statuses
+    # Locked out, the right password is refused too; the answer says how long to wait.
+    status, retry_after, error_class = login_from(sb, sb.password)
+    assert (status, error_class) == (429, 'auth_login_throttled_error') and int(retry_after) >= 1
+    QQ(sb, tmp_path / 'qq').fail('login', '-u', USER, '-p', sb.password, status=429,
+                                 error_class='auth_login_throttled_error')
+    # Another address, or another user from this one, is not locked out.
+    assert login_from(sb, sb.password, source='127.0.0.2')[0] == 200
+    assert login_from(sb, 'guess', user='other')[0] == 401
+    time.sleep(int(retry_after) + 0.2)
+    assert login_from(sb, sb.password)[0] == 200
+    assert time.monotonic() - t0 < 30
+
+
+def test_sessions_end_when_the_password_changes(private_sandbox, tmp_path):
+    sb = private_sandbox
+    q = QQ(sb, tmp_path / 'qq')
+    q.login()
+    api = Api(sb)
+    api.login()
+    # Through the API, as qq change_password does it: every session ends, the caller's too.
+    r = q.run('change_password', '-o', sb.password, '-p', 'second-Pa55word')
+    assert r.rc == 0 and 'changed' in r.out, r.describe()
+    assert api.request('GET', '/v1/session/who-am-i').status == 401
+    q.fail('who_am_i', status=401)
+    assert login_from(sb, sb.password)[0] == 401
+    api.login(password='second-Pa55word')
+    q.login(password='second-Pa55word')
+    q.fail('change_password', '-o', 'not-it', '-p', 'x', status=401, error_class='auth_login_failed_error')
+    # A restart with another password ends the sessions made under the old one.
+    sb.stop()
+    sb.password = 'third-Pa55word'
+    sb.start()
+    assert api.request('GET', '/v1/session/who-am-i').status == 401
+    api.login()
+    # A restart with the same password keeps them.
+    sb.stop()
+    sb.start()
+    assert api.request('GET', '/v1/session/who-am-i').status == 200

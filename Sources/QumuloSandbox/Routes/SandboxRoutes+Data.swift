@@ -11,10 +11,10 @@ extension SandboxRoutes {
     /// Bytes read from a blob per response chunk: large enough to keep a fast link busy, small enough to stream.
     static let readChunkBytes = 1 << 20
 
-    func registerData(on router: Router<BasicRequestContext>) {
+    func registerData(on router: Router<SandboxRequestContext>) {
         for prefix in ["/v1/files/:ref", "/v1/files/:ref/streams/:sid"] {
             let addressesStream = prefix.hasSuffix(":sid")
-            @Sendable func streamOf(_ context: BasicRequestContext) throws -> StreamSelector {
+            @Sendable func streamOf(_ context: SandboxRequestContext) throws -> StreamSelector {
                 addressesStream ? try stream(context) : .main
             }
             router.get("\(prefix)/data") { request, context in
@@ -25,6 +25,7 @@ extension SandboxRoutes {
             }
             router.patch("\(prefix)/data") { request, context in
                 let offset = try integer(request, "offset") ?? 0
+                guard offset <= Store.maxFileSize else { throw SandboxError.invalidOffset(offset, count: 0) }
                 return try await writeData(request, ref: try ref(context), stream: try streamOf(context), placement: .at(offset))
             }
             router.post("\(prefix)/punch-hole") { request, context in
@@ -94,8 +95,12 @@ extension SandboxRoutes {
         let spool = try Spool(in: store.blobs)
         defer { spool.close() }
         for try await buffer in request.body {
-            guard spool.count + Int64(buffer.readableBytes) <= Self.maxDataBodyBytes else {
+            let count = spool.count + Int64(buffer.readableBytes)
+            guard count <= Self.maxDataBodyBytes else {
                 throw SandboxError.payloadTooLarge(limit: Int(Self.maxDataBodyBytes))
+            }
+            if case .at(let offset) = placement, count > Store.maxFileSize - offset {
+                throw SandboxError.invalidOffset(offset, count: count)
             }
             try buffer.withUnsafeReadableBytes { try spool.append($0) }
         }

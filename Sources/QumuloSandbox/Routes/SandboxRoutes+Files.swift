@@ -2,7 +2,7 @@ import Hummingbird
 import QumuloAPI
 
 extension SandboxRoutes {
-    func registerFiles(on router: Router<BasicRequestContext>) {
+    func registerFiles(on router: Router<SandboxRequestContext>) {
         router.get("/v1/files/:ref/info/attributes") { request, context in
             let attributes = try await store.attributes(of: try ref(context), in: try await view(request))
             return try JSONResponse.make(attributes.value, etag: attributes.etag)

@@ -2,18 +2,21 @@ import Hummingbird
 import QumuloAPI
 
 extension SandboxRoutes {
-    func registerSession(on router: Router<BasicRequestContext>) {
-        router.post("/v1/session/login") { request, _ in
+    func registerSession(on router: Router<SandboxRequestContext>) {
+        router.post("/v1/session/login") { request, context in
             let login = try await JSONResponse.decode(LoginRequest.self, from: request)
-            // Compare the whole strings in constant time for their length, so timing reveals little.
-            let given = Array(login.password.utf8)
-            let expected = Array(password.utf8)
-            let same = given.count == expected.count && zip(given, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-            guard login.username == "admin", same else {
-                throw SandboxError(status: .unauthorized, errorClass: ErrorClass.loginFailed,
-                                   message: "Invalid username or password", module: "auth")
-            }
+            try credentials.verify(user: login.username, password: login.password, from: context.clientAddress)
             return try JSONResponse.make(LoginResponse(bearerToken: try await store.createSession()))
+        }
+        // GUESSED: a change ends every session, the caller's too, and lasts until the sandbox restarts with the
+        // password it is configured with (which ends them again).
+        router.post("/v1/session/change-password") { request, context in
+            let change = try await JSONResponse.decode(ChangePasswordRequest.self, from: request)
+            try credentials.verify(user: "admin", password: change.oldPassword, from: context.clientAddress)
+            guard !change.newPassword.isEmpty else { throw SandboxError.invalidRequest("new_password is empty") }
+            credentials.change(to: change.newPassword)
+            try await store.changePassword(to: change.newPassword)
+            return JSONResponse.empty()
         }
         router.get("/v1/session/who-am-i") { _, _ in
             try JSONResponse.make(WhoAmI(

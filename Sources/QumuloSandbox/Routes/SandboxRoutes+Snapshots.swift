@@ -3,14 +3,14 @@ import Hummingbird
 import QumuloAPI
 
 extension SandboxRoutes {
-    func registerSnapshots(on router: Router<BasicRequestContext>) {
+    func registerSnapshots(on router: Router<SandboxRequestContext>) {
         registerSnapshotsV3(on: router)
         registerSnapshotsLegacy(on: router)
         registerSnapshotDiffs(on: router)
         registerSecurityKeys(on: router)
     }
 
-    private func registerSnapshotsV3(on router: Router<BasicRequestContext>) {
+    private func registerSnapshotsV3(on router: Router<SandboxRequestContext>) {
         router.get("/v3/snapshots/") { request, _ in
             let filter = try v3Filter(request)
             return try JSONResponse.make(SnapshotList(entries: try await store.snapshots(filter).map(\.info)))
@@ -74,7 +74,7 @@ extension SandboxRoutes {
     }
 
     /// The v1 and v2 forms: the user's name apart from the `.snapshot` directory name, `""` for never.
-    private func registerSnapshotsLegacy(on router: Router<BasicRequestContext>) {
+    private func registerSnapshotsLegacy(on router: Router<SandboxRequestContext>) {
         for version in [1, 2] {
             @Sendable func legacy(_ record: SnapshotRecord) async throws -> SnapshotLegacy {
                 SnapshotLegacy(
@@ -96,10 +96,13 @@ extension SandboxRoutes {
                 let body = try await JSONResponse.decode(CreateSnapshotLegacyRequest.self, from: request)
                 var expiration = body.expiration
                 if let ttl = request.uri.queryParameters.get("expiration-time-to-live"), !ttl.isEmpty {
-                    guard let seconds = Self.timeToLive(String(ttl)) else {
-                        throw SandboxError.invalidRequest("expiration-time-to-live=\(ttl) is not like 5days or 12hours")
+                    guard let seconds = Self.timeToLive(String(ttl)),
+                          case let (end, overflowed) = Timestamp.now().seconds.addingReportingOverflow(seconds), !overflowed
+                    else {
+                        throw SandboxError.invalidRequest(
+                            "expiration-time-to-live=\(ttl) is not a time to live like 5days or 12hours, or too long")
                     }
-                    expiration = Timestamp(seconds: Timestamp.now().seconds + seconds)
+                    expiration = Timestamp(seconds: end)
                 }
                 let source = FileRef.id(version == 2 ? body.sourceFileID ?? QumuloAPI.rootFileID : QumuloAPI.rootFileID)
                 let created = try await store.createSnapshot(of: source, suffix: body.name, expiration: expiration)
@@ -115,7 +118,7 @@ extension SandboxRoutes {
         }
     }
 
-    private func registerSnapshotDiffs(on router: Router<BasicRequestContext>) {
+    private func registerSnapshotDiffs(on router: Router<SandboxRequestContext>) {
         router.get("/v2/snapshots/:id/changes-since/:older") { request, context in
             let changes = try await store.treeDiff(newer: try snapshotID(context), older: try snapshotID(context, "older"))
             return try diffPage(changes, request)
@@ -132,7 +135,7 @@ extension SandboxRoutes {
         }
     }
 
-    private func registerSecurityKeys(on router: Router<BasicRequestContext>) {
+    private func registerSecurityKeys(on router: Router<SandboxRequestContext>) {
         let keys = "/v1/file-system/security/keys"
         router.get("\(keys)/") { _, _ in
             try JSONResponse.make(["entries": try await store.keys()])
@@ -160,7 +163,7 @@ extension SandboxRoutes {
         }
     }
 
-    private func snapshotID(_ context: BasicRequestContext, _ name: String = "id") throws -> Int64 {
+    private func snapshotID(_ context: SandboxRequestContext, _ name: String = "id") throws -> Int64 {
         guard let text = context.parameters.get(name), let id = Int64(text), id > 0 else {
             throw SandboxError.noSuchSnapshot(context.parameters.get(name) ?? "")
         }
@@ -219,6 +222,8 @@ extension SandboxRoutes {
         case "year": 365 * 86400
         default: nil
         }
-        return seconds.map { $0 * count }
+        guard let seconds, case let (total, overflowed) = seconds.multipliedReportingOverflow(by: count), !overflowed
+        else { return nil }
+        return total
     }
 }

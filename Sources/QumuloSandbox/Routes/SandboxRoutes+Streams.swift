@@ -2,7 +2,7 @@ import Hummingbird
 import QumuloAPI
 
 extension SandboxRoutes {
-    func registerStreams(on router: Router<BasicRequestContext>) {
+    func registerStreams(on router: Router<SandboxRequestContext>) {
         router.get("/v1/files/:ref/streams/") { request, context in
             try JSONResponse.make(try await store.streams(of: try ref(context), in: try await view(request)))
         }
@@ -27,11 +27,12 @@ extension SandboxRoutes {
         }
         router.patch("/v1/files/:ref/streams/:sid/attributes") { request, context in
             let change = try await JSONResponse.decode(SetAttributesRequest.self, from: request)
-            guard let size = change.size, change == SetAttributesRequest(size: size), size <= UInt64(Int64.max) else {
+            guard let size = change.size, change == SetAttributesRequest(size: size) else {
                 throw SandboxError.invalidRequest("a named stream has only a size to set")
             }
+            guard let size = Int64(exactly: size) else { throw SandboxError.invalidSize(size) }
             let stream = try await store.setStreamSize(
-                on: try ref(context), sid: try namedStream(context), size: Int64(size), ifMatch: ifMatch(request))
+                on: try ref(context), sid: try namedStream(context), size: size, ifMatch: ifMatch(request))
             return try JSONResponse.make(stream.value, etag: stream.etag)
         }
     }

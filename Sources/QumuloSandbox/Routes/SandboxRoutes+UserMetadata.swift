@@ -2,7 +2,7 @@ import Hummingbird
 import QumuloAPI
 
 extension SandboxRoutes {
-    func registerUserMetadata(on router: Router<BasicRequestContext>) {
+    func registerUserMetadata(on router: Router<SandboxRequestContext>) {
         router.get("/v1/files/:ref/user-metadata/") { request, context in
             try await listUserMetadata(request, context, type: nil)
         }
@@ -31,7 +31,7 @@ extension SandboxRoutes {
         }
     }
 
-    private func metadataType(_ context: BasicRequestContext) throws -> UserMetadataType {
+    private func metadataType(_ context: SandboxRequestContext) throws -> UserMetadataType {
         let raw = try segment(context, "type")
         guard let type = UserMetadataType(pathComponent: raw) else {
             throw SandboxError.invalidRequest("user metadata type \"\(raw)\" is not generic or s3")
@@ -41,7 +41,7 @@ extension SandboxRoutes {
 
     /// Pages through user metadata; the cursor is the last (type, key) returned.
     private func listUserMetadata(
-        _ request: Request, _ context: BasicRequestContext, type: UserMetadataType?
+        _ request: Request, _ context: SandboxRequestContext, type: UserMetadataType?
     ) async throws -> Response {
         let after = try cursor(request).map { value -> (UserMetadataType, String) in
             let parts = value.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)

@@ -5,11 +5,11 @@ import QumuloAPI
 /// The REST endpoints, one registration function per family; each handler parses, calls the store, encodes.
 struct SandboxRoutes: Sendable {
     let store: Store
-    let password: String
+    let credentials: Credentials
     /// Holds the answers to writes when the configuration asks for it (a test fault).
     let writeAnswerDelay: AnswerDelayer?
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<SandboxRequestContext>) {
         registerSession(on: router)
         registerFiles(on: router)
         registerData(on: router)
@@ -21,30 +21,33 @@ struct SandboxRoutes: Sendable {
 
 /// Reading the parts of a request every family uses.
 extension SandboxRoutes {
-    /// The `{ref}` segment, still percent-encoded as routed (Hummingbird routes on the raw path).
-    func ref(_ context: BasicRequestContext, _ name: String = "ref") throws -> FileRef {
+    /// The `{ref}` segment, still percent-encoded as routed (Hummingbird routes on the raw path): decoded here,
+    /// once, so `%252F` stays the three characters `%2F`.
+    func ref(_ context: SandboxRequestContext, _ name: String = "ref") throws -> FileRef {
         guard let raw = context.parameters.get(name), let ref = FileRef(encodedSegment: raw) else {
             throw SandboxError.invalidRequest("malformed file reference")
         }
+        try Lookup.refuseNUL(ref.description)
         return ref
     }
 
-    /// A percent-encoded path segment other than the ref (an entry name, a metadata key).
-    func segment(_ context: BasicRequestContext, _ name: String) throws -> String {
+    /// A percent-encoded path segment other than the ref (an entry name, a metadata key), decoded once.
+    func segment(_ context: SandboxRequestContext, _ name: String) throws -> String {
         guard let raw = context.parameters.get(name), let decoded = PercentEncoding.decode(raw) else {
             throw SandboxError.invalidRequest("malformed \(name)")
         }
+        try Lookup.refuseNUL(decoded)
         return decoded
     }
 
-    func stream(_ context: BasicRequestContext) throws -> StreamSelector {
+    func stream(_ context: SandboxRequestContext) throws -> StreamSelector {
         guard let raw = context.parameters.get("sid"), let stream = StreamSelector(segment: raw) else {
             throw SandboxError.invalidRequest("malformed stream id")
         }
         return stream
     }
 
-    func namedStream(_ context: BasicRequestContext) throws -> Int64 {
+    func namedStream(_ context: SandboxRequestContext) throws -> Int64 {
         guard case .named(let sid) = try stream(context) else {
             throw SandboxError.invalidRequest("stream 0 is the file's default stream, not a named one")
         }

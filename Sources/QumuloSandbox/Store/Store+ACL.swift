@@ -15,6 +15,7 @@ extension Store {
 
     /// Replaces the ACL. The mode stays as it was: Qumulo derives the POSIX view from the ACL.
     func setACL(of ref: FileRef, _ acl: ACL, ifMatch: String?) async throws -> ACL {
+        try acl.validate()
         let text = String(decoding: try JSONEncoder().encode(acl), as: UTF8.self)
         return try await write { context in
             let old = try Lookup.resolve(context.db, ref, in: .live)

@@ -7,6 +7,10 @@ extension Store {
     ) async throws -> Tagged<FileAttributes> {
         let owner = try Self.authID(request.owner, request.ownerDetails, what: "owner")
         let group = try Self.authID(request.group, request.groupDetails, what: "group")
+        let accessTime = try request.accessTime?.storedNanoseconds("access_time")
+        let modificationTime = try request.modificationTime?.storedNanoseconds("modification_time")
+        let changeTime = try request.changeTime?.storedNanoseconds("change_time")
+        let creationTime = try request.creationTime?.storedNanoseconds("creation_time")
         return try await write { context in
             let old = try Lookup.resolve(context.db, ref, in: .live)
             try Self.checkPrecondition(ifMatch, etag: old.etag)
@@ -27,16 +31,16 @@ extension Store {
             inode.touchChange(at: context.now)
             if let size = request.size {
                 guard inode.type == .file else { throw SandboxError.notAFile(ref.description) }
-                guard size <= UInt64(Int64.max) else { throw SandboxError.invalidRequest("size \(size) is too large") }
+                guard size <= UInt64(Self.maxFileSize) else { throw SandboxError.invalidSize(size) }
                 if Int64(size) != inode.size {
                     try self.resize(&inode, to: Int64(size), context: context)
                     inode.mtime = context.now
                 }
             }
-            if let time = request.accessTime { inode.atime = time.totalNanoseconds }
-            if let time = request.modificationTime { inode.mtime = time.totalNanoseconds }
-            if let time = request.changeTime { inode.ctime = time.totalNanoseconds }
-            if let time = request.creationTime { inode.btime = time.totalNanoseconds }
+            if let accessTime { inode.atime = accessTime }
+            if let modificationTime { inode.mtime = modificationTime }
+            if let changeTime { inode.ctime = changeTime }
+            if let creationTime { inode.btime = creationTime }
             let saved = try context.save(replacing: old, with: inode)
             if saved.blob != old.blob { try context.releaseBlob(old.blob) }
             return Tagged(value: try Lookup.attributes(context.db, of: saved, in: .live), etag: saved.etag)

@@ -38,14 +38,16 @@ extension Store {
                 let record = try Self.stream(db, file: sourceInode.id, sid: sid, in: sourceView)
                 source = (record.blob, record.size)
             }
-            let sourceOffset = Int64(request.sourceOffset ?? 0)
-            let targetOffset = Int64(request.targetOffset ?? 0)
+            // Offsets arrive as 64-bit decimal strings; past the largest file one reads nothing, one writes nowhere.
+            let sourceOffset = Int64(clamping: request.sourceOffset ?? 0)
+            let requestedTarget = request.targetOffset ?? 0
             let available = max(0, source.size - sourceOffset)
-            let wanted = request.length.map { min(Int64($0), available) } ?? available
+            let wanted = request.length.map { min(Int64(clamping: $0), available) } ?? available
             let count = min(wanted, Self.copyChunkLimit)
-            guard targetOffset <= Int64.max - count else {
-                throw SandboxError.invalidRequest("target_offset and length must fit in 63 bits")
+            guard requestedTarget <= UInt64(Self.maxFileSize - count) else {
+                throw SandboxError.invalidOffset(requestedTarget, count: count)
             }
+            let targetOffset = Int64(requestedTarget)
 
             let targetInode = try Lookup.resolve(db, targetRef, in: .live)
             try Self.checkPrecondition(ifMatch, etag: targetInode.etag)

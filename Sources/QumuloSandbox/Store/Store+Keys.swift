@@ -34,6 +34,7 @@ extension Store {
         guard !request.name.isEmpty, Int64(request.name) == nil else {
             throw SandboxError.invalidRequest("a key name must be non-empty and not a number (numbers are ids)")
         }
+        try Lookup.refuseNUL(request.name)
         guard let der = Data(base64Encoded: request.publicKey), (try? P256.Signing.PublicKey(derRepresentation: der)) != nil
         else { throw SandboxError.invalidRequest("public_key must be base64 of a DER ECDSA P-256 public key") }
         return try await write { context in
@@ -65,6 +66,7 @@ extension Store {
             var record = try Self.key(context.db, ref)
             if let name = change.name {
                 guard !name.isEmpty, Int64(name) == nil else { throw SandboxError.invalidRequest("invalid key name") }
+                try Lookup.refuseNUL(name)
                 record.name = name
             }
             if let comment = change.comment { record.comment = comment }
@@ -135,6 +137,7 @@ extension Store {
 
     /// A key by id or by name.
     static func key(_ db: Database, _ ref: String) throws -> SecurityKeyRecord {
+        try Lookup.refuseNUL(ref)
         let record = if let id = Int64(ref) {
             try SecurityKeyRecord.fetchOne(db, key: id)
         } else {

@@ -11,8 +11,18 @@ enum Lookup {
             db.cachedStatement(sql: "SELECT * FROM inode WHERE id = ? AND \(view.visible("inode"))"), arguments: [id])
     }
 
+    /// Refuses a name or path with a NUL: SQLite reads a bound string only up to its first NUL, so
+    /// `/secret.txt\0junk` would name `/secret.txt`.
+    static func refuseNUL(_ text: String) throws {
+        if text.utf8.contains(0) { throw SandboxError.invalidName(text) }
+    }
+
+    /// The entry `name` in `parent`. A name with `/` or NUL names nothing and is refused, wherever it came from
+    /// (a URL segment, a path component, `old_path` in JSON).
     static func dirent(_ db: Database, parent: Int64, name: String, in view: View) throws -> DirentRecord? {
-        try DirentRecord.fetchOne(
+        if name.contains("/") { throw SandboxError.invalidName(name) }
+        try refuseNUL(name)
+        return try DirentRecord.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM dirent WHERE parent = ? AND name = ? AND \(view.visible("dirent"))"),
             arguments: [parent, name])
     }

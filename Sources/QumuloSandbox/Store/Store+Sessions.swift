@@ -17,13 +17,46 @@ extension Store {
         return token
     }
 
-    /// Whether a bearer token belongs to a live session. Sessions survive a restart of the server.
+    /// Whether a bearer token belongs to a live session. Sessions survive a restart of the server with the same
+    /// password.
     func isValidSession(_ token: String) async throws -> Bool {
         let now = Timestamp.now().totalNanoseconds
         return try await pool.read { db in
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT expires FROM session WHERE tokenHash = ?"), arguments: [Self.hash(token)])
                 .map { $0 > now } ?? false
         }
+    }
+
+    /// Makes `password` the one sessions belong to: when it is not the one the store last knew (the sandbox
+    /// restarted with another, or a store from before digests were kept), every session ends. Returns whether any did.
+    @discardableResult
+    func adoptPassword(_ password: String) throws -> Bool {
+        try pool.write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT salt, digest FROM credential WHERE id = 1"),
+               Self.digest(password, salt: row["salt"]) == row["digest"] as Data {
+                return false
+            }
+            return try Self.replacePassword(db, password)
+        }
+    }
+
+    /// A password change through the API: every session ends, the caller's too.
+    func changePassword(to password: String) async throws {
+        try await pool.write { db in _ = try Self.replacePassword(db, password) }
+    }
+
+    private static func replacePassword(_ db: Database, _ password: String) throws -> Bool {
+        let salt = Data((0 ..< 16).map { _ in UInt8.random(in: 0 ... 255) })
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO credential (id, salt, digest) VALUES (1, ?, ?)",
+            arguments: [salt, digest(password, salt: salt)])
+        try db.execute(sql: "DELETE FROM session")
+        return db.changesCount > 0
+    }
+
+    /// Only a salted digest is kept, enough to tell whether the password changed across a restart.
+    private static func digest(_ password: String, salt: Data) -> Data {
+        Data(SHA256.hash(data: salt + Data(password.utf8)))
     }
 
     private static func hash(_ token: String) -> Data {

@@ -48,12 +48,13 @@ extension Store {
         guard !suffix.contains("/"), !suffix.utf8.contains(0), suffix.utf8.count <= 200 else {
             throw SandboxError.invalidName(suffix)
         }
+        let expiration = try expiration?.storedNanoseconds("expiration")
         return try await write { context in
             let directory = try Lookup.directory(context.db, source, in: .live)
             let id = try context.next("snapshot_id")
             let record = SnapshotRecord(
                 id: id, epoch: context.epoch, name: "\(id)_\(suffix)", userName: suffix, timestamp: context.now,
-                sourceFileID: directory.id, expiration: expiration?.totalNanoseconds, inDelete: false, lockKey: nil,
+                sourceFileID: directory.id, expiration: expiration, inDelete: false, lockKey: nil,
                 challenge: nil)
             try record.insert(context.db)
             try context.db.execute(sql: "UPDATE counter SET value = value + 1 WHERE name = 'epoch'")
@@ -82,9 +83,9 @@ extension Store {
 
     /// Changes the expiration; a locked snapshot's may only move later (never counts as latest).
     func setExpiration(of id: Int64, to expiration: Timestamp?) async throws -> SnapshotRecord {
-        try await write { context in
+        let new = try expiration?.storedNanoseconds("expiration")
+        return try await write { context in
             var record = try Self.snapshot(context.db, id)
-            let new = expiration?.totalNanoseconds
             if record.lockKey != nil {
                 let shortens = switch (record.expiration, new) {
                 case (nil, .some): true

@@ -96,7 +96,8 @@ extension StreamRecord {
 extension Store {
     /// `PATCH .../streams/{id}/attributes`: a stream has only its size to set (truncate or zero-extend).
     func setStreamSize(on ref: FileRef, sid: Int64, size: Int64, ifMatch: String?) async throws -> Tagged<NamedStream> {
-        try await write { context in
+        guard size <= Self.maxFileSize else { throw SandboxError.invalidSize(size) }
+        return try await write { context in
             let (inode, old) = try Self.liveStream(context, ref, sid: sid, ifMatch: ifMatch)
             var record = old
             try self.resize(&record, to: size, context: context)

@@ -2,6 +2,9 @@ import Foundation
 import GRDB
 import Logging
 import QumuloAPI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The sandbox's file system: metadata in SQLite (WAL, through GRDB), file contents in blob files.
 ///
@@ -23,6 +26,10 @@ final class Store: Sendable {
     static let rootID: Int64 = 2
     /// File ids below this are reserved, as on a cluster (the root is 2).
     static let firstFileID: Int64 = 3
+    /// Largest size, and end of a write, of any stream: what ext4 holds with 4 KiB blocks (16 TiB less one block),
+    /// so the limit does not depend on the disk under the store and a request past it is bad input (400), never a
+    /// failed ftruncate or pwrite (500).
+    static let maxFileSize: Int64 = (1 << 44) - 4096
 
     let pool: DatabasePool
     let blobs: BlobStore
@@ -37,19 +44,39 @@ final class Store: Sendable {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let blobs = try BlobStore(root: root)
         self.blobs = blobs
+        let database = root.appendingPathComponent("metadata.sqlite").path
+        try Self.restrictAccess(directories: [root.path, blobs.directory, blobs.spoolDirectory], database: database)
         self.capacity = capacity.map { Capacity(limit: $0, blobs: blobs) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync survives a crash of the process; only power loss can drop the newest commits.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        pool = try DatabasePool(path: root.appendingPathComponent("metadata.sqlite").path, configuration: configuration)
+        pool = try DatabasePool(path: database, configuration: configuration)
         self.logger = logger
         try Self.migrator.migrate(pool)
         try pool.write { db in try Self.createRootIfNeeded(db) }
         if let capacity = self.capacity {
             let used = try pool.write { db in try capacity.recount(db) }
             logger.info("capacity", metadata: ["capacity.limit": "\(capacity.limit)", "capacity.used": "\(used)"])
+        }
+    }
+
+    /// The store is one user's, whatever the umask, and so are stores made before this rule: directories 0700,
+    /// the database 0600. A new database is created empty with that mode first because SQLite gives its WAL and
+    /// shared-memory files the database's own mode. An existing one is never opened here: closing any descriptor
+    /// of it would drop the POSIX locks another connection in this process holds.
+    private static func restrictAccess(directories: [String], database: String) throws {
+        for directory in directories {
+            try check(chmod(directory, 0o700), "chmod \(directory)")
+        }
+        if !FileManager.default.fileExists(atPath: database) {
+            let descriptor = open(database, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw StorageError(operation: "create \(database)", code: errno) }
+            close(descriptor)
+        }
+        for file in [database, database + "-wal", database + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            try check(chmod(file, 0o600), "chmod \(file)")
         }
     }
 
@@ -111,6 +138,11 @@ final class Store: Sendable {
         }
         migrator.registerMigration("session expiry in nanoseconds") { db in
             try db.execute(sql: "UPDATE session SET expires = expires * 1000000000")
+        }
+        migrator.registerMigration("password digest") { db in
+            try db.execute(sql: """
+                CREATE TABLE credential (id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL, digest BLOB NOT NULL);
+                """)
         }
         return migrator
     }
