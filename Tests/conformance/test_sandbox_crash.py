@@ -35,7 +35,9 @@ def private_sandbox(tmp_path):
 
 
 def pattern(seed: int, size: int) -> bytes:
-    return random.Random(seed).randbytes(size)
+    rng = random.Random(seed)
+    # A MiB at a time: randbytes takes at most 2**31 bits at once.
+    return b''.join(rng.randbytes(min(MIB, size - start)) for start in range(0, size, MIB))
 
 
 def digest(data: bytes) -> str:
