@@ -24,6 +24,8 @@ LONG = os.environ.get('QFUSE_LONG') == '1'
 KILLS = 150 if LONG else 12
 MIB = 1024 * 1024
 WRITE_BYTES = (96 if LONG else 24) * MIB
+# The most one copy-chunk call copies (Store.copyChunkLimit); the client posts the rest as a new call.
+COPY_BYTES = min(WRITE_BYTES, 64 * MIB)
 PATH = '/crash/f'
 SOURCE = '/crash/src'
 
@@ -61,11 +63,11 @@ class Operation:
             self.after = data
         else:
             offset = rng.randrange(0, len(current) + 1)
-            start = rng.randrange(0, len(source) - WRITE_BYTES)
+            start = rng.randrange(0, len(source) - COPY_BYTES)
             self.method, self.path = 'POST', f'/v1/files/{ref(PATH)}/copy-chunk'
             self.body = {'source_path': SOURCE, 'source_offset': str(start), 'target_offset': str(offset),
-                         'length': str(WRITE_BYTES)}
-            copied = source[start:start + WRITE_BYTES]
+                         'length': str(COPY_BYTES)}
+            copied = source[start:start + COPY_BYTES]
             self.after = current[:offset] + copied + current[offset + len(copied):]
 
 
