@@ -140,7 +140,8 @@ extension Store {
         if size < holder.size, let blob = holder.blob, try ownsBlob(holder, context: context) {
             // Bytes cut now could not be put back if the request failed or the process died; past the new size
             // they are invisible already, and the cut follows the commit.
-            freed = try blobs.allocatedBytes(of: blob, in: BlobStore.blockAligned(size) ..< holder.size)
+            let kept = min(BlobStore.blockAligned(size), holder.size)
+            freed = try blobs.allocatedBytes(of: blob, in: kept ..< holder.size)
             try context.capacity?.record(-freed, context.db)
             context.journal.cutAfterCommit(blob, to: size)
         } else if size > 0 || holder.blob != nil {
