@@ -89,8 +89,8 @@ int qfuse_exit_signal_received(void) {
     return exit_signal;
 }
 
-int qfuse_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *const envp[], int stdout_fd,
-                         int stderr_fd) {
+int qfuse_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *const envp[], int stdin_fd,
+                         int stdout_fd, int stderr_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -103,7 +103,8 @@ int qfuse_spawn_detached(pid_t *pid, const char *path, char *const argv[], char 
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    if ((result = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) == 0 &&
+    if ((result = stdin_fd < 0 ? posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+                               : posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO)) == 0 &&
         (result = posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO)) == 0 &&
         (result = posix_spawn_file_actions_adddup2(&actions, stderr_fd, STDERR_FILENO)) == 0 &&
         // A descriptor the starting process inherited (a pipe its own parent waits on for EOF) must not live on

@@ -200,7 +200,8 @@ struct FUSESessionHandle: @unchecked Sendable {
 /// `qfuse_spawn_detached` with Swift strings. Safe: every C string is duplicated before the call and freed
 /// after it, and posix_spawn copies argv and envp into the child before returning.
 func spawnDetached(
-    _ path: String, arguments: [String], environment: [String: String], standardOutput: Int32, standardError: Int32
+    _ path: String, arguments: [String], environment: [String: String], standardInput: Int32, standardOutput: Int32,
+    standardError: Int32
 ) -> (pid: pid_t, errno: Int32) {
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -209,6 +210,6 @@ func spawnDetached(
         for string in envp { free(string) }
     }
     var pid: pid_t = 0
-    let result = qfuse_spawn_detached(&pid, path, argv, envp, standardOutput, standardError)
+    let result = qfuse_spawn_detached(&pid, path, argv, envp, standardInput, standardOutput, standardError)
     return (pid, result)
 }

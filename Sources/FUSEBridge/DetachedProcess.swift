@@ -8,17 +8,19 @@ import Glibc
 ///
 /// The child runs in a session of its own (no controlling terminal, so neither the terminal's hangup nor its
 /// Ctrl-C reach it), with no signal blocked and every signal at its default action whatever the starting thread
-/// had, stdin on /dev/null, stdout and stderr where the caller says, and nothing else of the parent's open.
+/// had, stdin on /dev/null unless the caller hands it a pipe, stdout and stderr where the caller says, and nothing
+/// else of the parent's open.
 public struct DetachedProcess: Sendable {
     public let pid: pid_t
 
     /// Starts `executable` with `arguments` (the first is the child's argv[0]).
     public init(
         _ executable: String, arguments: [String], environment: [String: String],
-        standardOutput: Int32, standardError: Int32
+        standardInput: Int32? = nil, standardOutput: Int32, standardError: Int32
     ) throws(FUSEMountError) {
         let (pid, error) = spawnDetached(executable, arguments: arguments, environment: environment,
-                                         standardOutput: standardOutput, standardError: standardError)
+                                         standardInput: standardInput ?? -1, standardOutput: standardOutput,
+                                         standardError: standardError)
         guard error == 0 else {
             throw FUSEMountError(.mount, "cannot start \(executable)", errno: .init(rawValue: error))
         }

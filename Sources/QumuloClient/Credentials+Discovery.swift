@@ -3,8 +3,8 @@ import Foundation
 extension Credentials {
     /// Finds credentials the way a user expects, first match wins:
     ///
-    /// 1. `username` given: its password from `QUMULO_PASSWORD`, else from `promptPassword`. Never from an
-    ///    argument, which `ps` would show to everyone.
+    /// 1. `username` given: its password from `passwordFile` (read at every login), `QUMULO_PASSWORD`, else from
+    ///    `promptPassword`. Never from an argument, which `ps` would show to everyone.
     /// 2. `tokenFile` given: its token (a `qq` credentials file, or a file holding just the token).
     /// 3. `QUMULO_TOKEN` in the environment.
     /// 4. The file `qq login` wrote for this host and port, then the legacy `~/.qfsd_cred`, so a user who ran
@@ -12,11 +12,17 @@ extension Credentials {
     ///
     /// - Parameter promptPassword: asks for the password without echo; nil where there is no terminal.
     public static func resolve(
-        for endpoint: Endpoint, username: String? = nil, tokenFile: String? = nil,
+        for endpoint: Endpoint, username: String? = nil, passwordFile: String? = nil, tokenFile: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         promptPassword: ((_ prompt: String) throws -> String)? = nil
     ) throws -> Credentials {
         if let username {
+            if let passwordFile {
+                // Absolute: a background mount leaves its working directory once it is up.
+                let path = URL(fileURLWithPath: passwordFile).standardizedFileURL.path
+                _ = try readPassword(from: path)
+                return .passwordFile(username: username, path: path)
+            }
             if let password = environment["QUMULO_PASSWORD"], !password.isEmpty {
                 return .password(username: username, password: password)
             }
@@ -53,6 +59,19 @@ extension Credentials {
             "\(configHome)/qumulo/credentials/\(endpoint.host.lowercased())_\(endpoint.port)",
             home + "/.qfsd_cred",
         ]
+    }
+
+    /// The first line of a password file, checked to be there and not empty.
+    static func readPassword(from path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw QumuloClientError(code: .credentials, message: "cannot read the password file \(path)")
+        }
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .first.map(String.init) ?? ""
+        guard !line.isEmpty else {
+            throw QumuloClientError(code: .credentials, message: "the password file \(path) is empty")
+        }
+        return line
     }
 
     /// The token in `path`: `{"bearer_token": "...", "version": 1}` as `qq` writes it, or the bare token.

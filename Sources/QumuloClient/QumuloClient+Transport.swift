@@ -103,9 +103,7 @@ extension QumuloClient {
 
     /// `POST /v1/session/login` with the password credentials.
     private func logIn() async throws -> String {
-        guard case let .password(username, password) = session.credentials else {
-            throw QumuloClientError(code: .authentication, message: "there is no password to log in with")
-        }
+        let (username, password) = try session.loginSecret()
         let request = APIRequest(
             .POST, "/v1/session/login", body: try json(LoginRequest(username: username, password: password)),
             retry: .idempotent, authenticated: false)

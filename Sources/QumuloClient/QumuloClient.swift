@@ -51,7 +51,7 @@ public final class QumuloClient: Sendable {
     public init(configuration: QumuloClientConfiguration, credentials: Credentials, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.session = SessionTokens(credentials: credentials)
+        self.session = SessionTokens(credentials: credentials, keepsPassword: configuration.keepsPassword)
         var http = HTTPClient.Configuration(
             tlsConfiguration: configuration.trust.tlsConfiguration,
             redirectConfiguration: .disallow,

@@ -30,6 +30,11 @@ public struct QumuloClientConfiguration: Sendable {
     /// Sent as `User-Agent`, so the cluster's logs tell qfuse traffic apart.
     public var userAgent = "qfuse"
 
+    /// Whether a ``Credentials/password(username:password:)`` stays in memory after its login, to log in again
+    /// when the session expires (10 hours on a cluster). A mount turns it off so that a long-lived process does
+    /// not hold the secret: its session then ends with the server's, unless the user gave a password file.
+    public var keepsPassword = true
+
     public init(endpoint: Endpoint) {
         self.endpoint = endpoint
     }

@@ -9,8 +9,11 @@ struct ConnectionOptions: ParsableArguments {
     @Argument(help: "The cluster: https://host[:port] (port 8000 by default).")
     var url: String
 
-    @Option(help: "User to log in as; the password comes from QUMULO_PASSWORD or a prompt.")
+    @Option(help: "User to log in as; the password comes from --password-file, QUMULO_PASSWORD or a prompt.")
     var user: String?
+
+    @Option(help: "File whose first line is the password of --user, read at every login (how a mount renews its session).")
+    var passwordFile: String?
 
     @Option(help: "File holding a bearer token (a qq credentials file or the bare token).")
     var tokenFile: String?
@@ -37,6 +40,7 @@ struct ConnectionOptions: ParsableArguments {
         let trusts = [caCert != nil, pin != nil, insecure].filter { $0 }.count
         guard trusts <= 1 else { throw ValidationError("--ca-cert, --pin and --insecure exclude each other") }
         if user != nil, tokenFile != nil { throw ValidationError("--user and --token-file exclude each other") }
+        if passwordFile != nil, user == nil { throw ValidationError("--password-file needs --user") }
         if let caCert, !FileManager.default.isReadableFile(atPath: caCert) {
             throw ValidationError("--ca-cert \(caCert) is not a readable file")
         }
@@ -59,16 +63,21 @@ struct ConnectionOptions: ParsableArguments {
     /// How long one request may keep retrying a server that does not answer before it fails.
     var retryBudget: Duration { .milliseconds(Int64(timeout * 1000)) }
 
-    /// The client these options describe, with credentials found as ``Credentials/resolve`` explains.
-    func makeClient(logger: Logger) throws -> QumuloClient {
+    /// The client these options describe, with credentials found as ``Credentials/resolve`` explains in
+    /// `environment`.
+    func makeClient(
+        logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment, keepsPassword: Bool = true
+    ) throws -> QumuloClient {
         let endpoint = try Endpoint(url: url)
         var configuration = QumuloClientConfiguration(endpoint: endpoint)
         if let caCert { configuration.trust = .caCertificate(path: caCert) }
         if let pin { configuration.trust = .pinned(try CertificateFingerprint(pin)) }
         if insecure { configuration.trust = .insecure }
         configuration.retry.budget = retryBudget
+        configuration.keepsPassword = keepsPassword
         let credentials = try Credentials.resolve(
-            for: endpoint, username: user, tokenFile: tokenFile, promptPassword: Terminal.readPassword)
+            for: endpoint, username: user, passwordFile: passwordFile, tokenFile: tokenFile, environment: environment,
+            promptPassword: Terminal.readPassword)
         return QumuloClient(configuration: configuration, credentials: credentials, logger: logger)
     }
 }

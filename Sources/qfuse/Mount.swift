@@ -22,8 +22,9 @@ struct Mount: AsyncParsableCommand {
             (log in $XDG_STATE_HOME/qfuse, see --log-file) until `qfuse unmount MOUNTPOINT`. With --foreground it \
             logs to stderr and unmounts on Ctrl-C or SIGTERM.
 
-            Credentials: --user (password from QUMULO_PASSWORD or a prompt), --token-file, QUMULO_TOKEN, or the \
-            file `qq login` wrote for this host.
+            Credentials: --user (password from --password-file, QUMULO_PASSWORD or a prompt), --token-file, \
+            QUMULO_TOKEN, or the file `qq login` wrote for this host. The mount keeps no password past its login: \
+            its session lasts as long as the server's, unless --password-file lets it log in again.
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -64,6 +65,10 @@ struct Mount: AsyncParsableCommand {
     @Flag(help: .private)
     var daemon = false
 
+    /// Set on the background process when the password comes as the first line of its stdin.
+    @Flag(help: .private)
+    var passwordOnStdin = false
+
     func validate() throws {
         guard attrTimeout > 0, attrTimeout <= 86400 else {
             throw ValidationError("--attr-timeout must be above 0 (the kernel would look up every name again) and at most 86400")
@@ -97,10 +102,16 @@ struct Mount: AsyncParsableCommand {
         _ = clinuxio_set_mmap_threshold(2 << 20)
         let client: QumuloClient
         do {
-            client = try connection.makeClient(logger: logger)
+            var environment = ProcessInfo.processInfo.environment
+            if passwordOnStdin { environment["QUMULO_PASSWORD"] = Terminal.readStandardInputLine() }
+            // The mount outlives any terminal: it keeps no password past its login (see --password-file).
+            client = try connection.makeClient(logger: logger, environment: environment, keepsPassword: false)
         } catch {
             readiness.fail(error)
         }
+        // The client holds the password now; the environment would show it in /proc/PID/environ for the mount's
+        // whole life (a --foreground mount started with QUMULO_PASSWORD).
+        clinuxio_wipe_environment_variable("QUMULO_PASSWORD")
         let filesystem: QumuloFilesystem
         do {
             // Logs in and reads the root's attributes: a bad URL, certificate or password fails here.
@@ -119,7 +130,9 @@ struct Mount: AsyncParsableCommand {
         readiness.ready()
         let end = await mount.waitUntilUnmounted()
         logTotals(client: client, filesystem: filesystem, logger: logger)
-        try? await client.shutdown()
+        // Requests still unanswered wait on a server that may never answer, and shutting the client down waits
+        // for them: the mount is gone, so the process ends without that.
+        if end.unanswered == 0 { try? await client.shutdown() }
         Glibc.exit(end.unanswered == 0 ? 0 : 1)
     }
 

@@ -12,8 +12,9 @@ import Glibc
 /// do not exist in the child. Instead the command starts its own binary again (`/proc/self/exe`) with
 /// `--foreground --daemon` as a ``DetachedProcess``: a session of its own, logging to the log file (its stderr),
 /// and writes exactly one line to its stdout, a pipe back to the starting process: `ready`, or `error: <why>`.
-/// The starting process relays that line and exits 0 or 1. Secrets never travel in arguments: the child
-/// inherits the environment, plus a password just typed at the prompt.
+/// The starting process relays that line and exits 0 or 1. Secrets travel neither in arguments nor in the
+/// environment, which stay readable in /proc/PID/cmdline and /proc/PID/environ for the whole mount: a password
+/// (from QUMULO_PASSWORD or typed at the prompt) goes to the child as one line on its stdin, a pipe.
 enum MountDaemon {
     /// How long the starting process waits for the line: logging in retries with backoff for a while.
     static let readinessTimeout: Duration = .seconds(120)
@@ -29,16 +30,19 @@ enum MountDaemon {
     /// Starts the background process and exits with its outcome.
     static func launch(_ plan: MountPlan, connection: ConnectionOptions, readiness: Readiness) async -> Never {
         var environment = ProcessInfo.processInfo.environment
+        var password = environment.removeValue(forKey: "QUMULO_PASSWORD")
         do {
             // Ask for a password here, where there is a terminal; the child has none.
-            if let user = connection.user, (environment["QUMULO_PASSWORD"] ?? "").isEmpty {
+            if let user = connection.user, connection.passwordFile == nil, (password ?? "").isEmpty {
                 let credentials = try Credentials.resolve(
                     for: try Endpoint(url: connection.url), username: user, promptPassword: Terminal.readPassword)
-                if case .password(_, let password) = credentials { environment["QUMULO_PASSWORD"] = password }
+                if case .password(_, let typed) = credentials { password = typed }
             }
         } catch {
             readiness.fail(error)
         }
+        // A password file is read where it is, at every login; only a password in hand travels.
+        if connection.user == nil || connection.passwordFile != nil { password = nil }
         let log: FileHandle
         do {
             log = try openLog(plan.logFile)
@@ -49,17 +53,26 @@ enum MountDaemon {
         var arguments = Array(CommandLine.arguments.dropFirst())
         let subcommand = arguments.firstIndex(of: "mount").map { $0 + 1 } ?? 0
         arguments.insert(contentsOf: ["--foreground", "--daemon", "--log-file", plan.logFile], at: subcommand)
+        let secret = password.map { _ in Pipe() }
+        if secret != nil { arguments.insert("--password-on-stdin", at: subcommand) }
         let pipe = Pipe()
         let child: DetachedProcess
         do {
             child = try DetachedProcess(
                 executable, arguments: ["qfuse"] + arguments, environment: environment,
+                standardInput: secret?.fileHandleForReading.fileDescriptor,
                 standardOutput: pipe.fileHandleForWriting.fileDescriptor, standardError: log.fileDescriptor)
         } catch {
             readiness.fail(error)
         }
         try? log.close()
         try? pipe.fileHandleForWriting.close()
+        if let secret, let password {
+            // One short line fits the pipe's buffer: the write cannot block on a child that is slow to read.
+            try? secret.fileHandleForWriting.write(contentsOf: Data((password + "\n").utf8))
+            try? secret.fileHandleForWriting.close()
+            try? secret.fileHandleForReading.close()
+        }
 
         let line = await firstLine(of: pipe.fileHandleForReading, timeout: readinessTimeout)
         switch line {

@@ -29,6 +29,20 @@ enum Terminal {
         return String(decoding: line, as: UTF8.self)
     }
 
+    /// The first line of standard input, which then points at /dev/null: how the background process of
+    /// `qfuse mount` receives its password from the one that started it.
+    static func readStandardInputLine() -> String {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(STDIN_FILENO, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        let null = open("/dev/null", O_RDONLY)
+        if null >= 0 {
+            dup2(null, STDIN_FILENO)
+            close(null)
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
     /// Writes all of `bytes` to standard output, resuming after short writes and signals.
     static func writeToStandardOutput(_ bytes: UnsafeRawBufferPointer) throws {
         var written = 0

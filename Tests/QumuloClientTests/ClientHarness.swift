@@ -28,6 +28,7 @@ func withClient(
     sessionLifetime: Duration = .seconds(10 * 3600),
     credentials: Credentials = .password(username: "admin", password: InProcessSandbox.password),
     trust: ((InProcessSandbox) -> TLSTrust)? = nil,
+    keepsPassword: Bool = true,
     logger: Logger = quietLogger,
     _ body: (QumuloClient, InProcessSandbox) async throws -> Void
 ) async throws {
@@ -35,8 +36,9 @@ func withClient(
     let client: QumuloClient
     do {
         let chosen = trust?(server) ?? .caCertificate(path: server.certificatePath)
-        client = QumuloClient(configuration: try testConfiguration(server.url, trust: chosen),
-                              credentials: credentials, logger: logger)
+        var configuration = try testConfiguration(server.url, trust: chosen)
+        configuration.keepsPassword = keepsPassword
+        client = QumuloClient(configuration: configuration, credentials: credentials, logger: logger)
     } catch {
         try await server.destroy()
         throw error

@@ -20,6 +20,32 @@ import Testing
         }
     }
 
+    @Test func aPasswordNotKeptServesOneLoginOnly() async throws {
+        try await withClient(sessionLifetime: .seconds(2), keepsPassword: false) { client, _ in
+            _ = try await client.whoAmI()
+            try await Task.sleep(for: .milliseconds(2200))
+            let error = await #expect(throws: QumuloClientError.self) { _ = try await client.attributes(of: .path("/")) }
+            #expect(error?.code == .authentication)
+            #expect(client.metrics.logins == 1)
+        }
+    }
+
+    @Test func aPasswordFileIsReadAtEveryLogin() async throws {
+        let directory = temporaryDirectory("qfuse-password-file-test")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("password")
+        try Data((InProcessSandbox.password + "\n").utf8).write(to: file)
+        let credentials = Credentials.passwordFile(username: "admin", path: file.path)
+        try await withClient(sessionLifetime: .seconds(2), credentials: credentials, keepsPassword: false) { client, _ in
+            _ = try await client.whoAmI()
+            try await Task.sleep(for: .milliseconds(2200))
+            _ = try await client.attributes(of: .path("/"))
+            #expect(client.metrics.logins == 2)
+        }
+        #expect(!"\(credentials)".contains(InProcessSandbox.password))
+    }
+
     @Test func aRefusedTokenFailsWithoutShowingIt() async throws {
         let secret = "1:not-a-real-token-but-secret"
         try await withClient(credentials: .bearerToken(secret)) { client, _ in

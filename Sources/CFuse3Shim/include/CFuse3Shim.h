@@ -32,10 +32,10 @@ void qfuse_exit_signals_remove(void);
 int qfuse_exit_signal_received(void);
 
 /// Starts `path` as a process of its own session (no controlling terminal), with no signal blocked and every
-/// signal at its default action, stdin on /dev/null, stdout and stderr on the given descriptors and no other
-/// descriptor open: how
-/// `qfuse mount` starts its background process without fork. Returns 0 and the pid, or an errno.
-int qfuse_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *const envp[], int stdout_fd,
-                         int stderr_fd);
+/// signal at its default action, stdin on `stdin_fd` (/dev/null when negative), stdout and stderr on the given
+/// descriptors and no other descriptor open: how `qfuse mount` starts its background process without fork.
+/// Returns 0 and the pid, or an errno.
+int qfuse_spawn_detached(pid_t *pid, const char *path, char *const argv[], char *const envp[], int stdin_fd,
+                         int stdout_fd, int stderr_fd);
 
 #endif

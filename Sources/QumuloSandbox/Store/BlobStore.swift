@@ -4,13 +4,17 @@ import Foundation
 import Glibc
 #endif
 
-/// The files that hold contents: one per blob id under `blobs/`, plus a `spool/` for request bodies in flight.
+/// The files that hold contents: one per blob id under `blobs/`, plus a `spool/` for request bodies in flight and a
+/// `journal/` of the bytes changes in place are about to overwrite (see ``BlobJournal``).
 ///
-/// A blob's length always equals the size of the version that uses it, so reads need no bounds but the size.
-/// Blobs are never written while a snapshot can see them: the store clones first (copy-on-write).
+/// A blob's length equals the size of the version that uses it once its transaction has ended; bytes past that
+/// size (a write in flight, a cut not yet made, a crash's leftovers) are never read, since reads are bounded by the
+/// size, and are cut before the blob changes again. Blobs are never written while a snapshot can see them: the
+/// store clones first (copy-on-write).
 struct BlobStore: Sendable {
     let directory: String
     let spoolDirectory: String
+    let journalDirectory: String
 
     /// File-system block size the API reports; `datablocks` counts these.
     static let blockSize: Int64 = 4096
@@ -18,7 +22,8 @@ struct BlobStore: Sendable {
     init(root: URL) throws {
         directory = root.appendingPathComponent("blobs").path
         spoolDirectory = root.appendingPathComponent("spool").path
-        for path in [directory, spoolDirectory] {
+        journalDirectory = root.appendingPathComponent("journal").path
+        for path in [directory, spoolDirectory, journalDirectory] {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
         // Spool files left by a crash belong to requests that never committed.
@@ -63,6 +68,78 @@ struct BlobStore: Sendable {
 
     func truncate(_ blob: Int64, to size: Int64) throws {
         try check(Glibc.truncate(path(of: blob), off_t(size)), "truncate blob \(blob)")
+    }
+
+    /// The blob's length on disk; nil when it does not exist.
+    func length(of blob: Int64) -> Int64? {
+        var status = stat()
+        return stat(path(of: blob), &status) == 0 ? Int64(status.st_size) : nil
+    }
+
+    /// Cuts whatever lies past `size`: bytes of a change that never committed, which must not reappear as the
+    /// file's contents when it grows.
+    func cutTail(of blob: Int64, to size: Int64) throws {
+        if let length = length(of: blob), length > size {
+            try truncate(blob, to: size)
+        }
+    }
+
+    /// The ids of every blob file, for the check after a crash.
+    func allBlobs() -> [Int64] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).compactMap { Int64($0) }
+    }
+
+    /// Saves the bytes of `range` in `blob` to a new undo record before a change in place overwrites them.
+    /// A range with no data in it is recorded as a hole, without copying: out-of-order appends land in holes.
+    func preserve(_ blob: Int64, range: Range<Int64>, revision: Int64) throws -> UndoRecord {
+        let hole = try allocatedBytes(of: blob, in: range) == 0
+        let length = range.upperBound - range.lowerBound
+        let record = UndoRecord(
+            path: "\(journalDirectory)/\(blob)-\(UInt64.random(in: 0 ... .max))", blob: blob, offset: range.lowerBound,
+            length: length, hole: hole, revision: revision)
+        let output = Glibc.open(record.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        try check(output < 0 ? -1 : 0, "create undo record for blob \(blob)")
+        defer { close(output) }
+        let header = record.header
+        let written = header.withUnsafeBytes { pwrite(output, $0.baseAddress, $0.count, 0) }
+        try check(written == header.count * 8 ? 0 : -1, "write undo record for blob \(blob)")
+        if !hole {
+            let input = try open(blob, flags: O_RDONLY)
+            defer { close(input) }
+            try copyRange(from: input, at: range.lowerBound, to: output, at: UndoRecord.headerBytes, count: length)
+        }
+        return record
+    }
+
+    /// Puts back the bytes an undo record saved. A record cut short by a crash saved fewer bytes than its range,
+    /// but the change it guards had not started: its blob holds the old bytes beyond what the record has.
+    func restore(_ record: UndoRecord) throws {
+        if record.hole {
+            return try punchHole(record.blob, offset: record.offset, length: record.length)
+        }
+        let input = Glibc.open(record.path, O_RDONLY | O_CLOEXEC)
+        try check(input < 0 ? -1 : 0, "open undo record \(record.path)")
+        defer { close(input) }
+        let output = try open(record.blob, flags: O_RDWR)
+        defer { close(output) }
+        var status = stat()
+        try check(fstat(input, &status), "stat undo record")
+        let saved = min(record.length, max(0, Int64(status.st_size) - UndoRecord.headerBytes))
+        try copyRange(from: input, at: UndoRecord.headerBytes, to: output, at: record.offset, count: saved)
+    }
+
+    /// The undo records a crash left, all of one transaction (writers take turns); unreadable ones (cut before
+    /// their header was whole, so their change never started) are removed.
+    func leftUndoRecords() -> [UndoRecord] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: journalDirectory)) ?? []
+        return names.compactMap { name in
+            let path = journalDirectory + "/" + name
+            guard let record = UndoRecord(reading: path) else {
+                unlink(path)
+                return nil
+            }
+            return record
+        }
     }
 
     /// Deallocates a range, which then reads as zeros; the length does not change.

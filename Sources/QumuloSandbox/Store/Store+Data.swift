@@ -101,6 +101,7 @@ extension Store {
                 try self.chargeReplacement(of: holder, by: spool, context: context)
                 let blob = try context.next("blob_id")
                 try self.blobs.adopt(spool: spool.path, as: blob)
+                context.journal.created(blob)
                 holder.blob = blob
                 holder.size = spool.count
                 return previous
@@ -135,8 +136,16 @@ extension Store {
     /// Sets a stream's size: truncating drops bytes, extending adds zeros.
     func resize(_ holder: inout some DataHolder, to size: Int64, context: WriteContext) throws {
         guard size != holder.size else { return }
-        if size > 0 || holder.blob != nil {
-            // Growing leaves a hole, which allocates nothing.
+        var freed: Int64 = 0
+        if size < holder.size, let blob = holder.blob, try ownsBlob(holder, context: context) {
+            // Bytes cut now could not be put back if the request failed or the process died; past the new size
+            // they are invisible already, and the cut follows the commit.
+            let kept = min(BlobStore.blockAligned(size), holder.size)
+            freed = try blobs.allocatedBytes(of: blob, in: kept ..< holder.size)
+            try context.capacity?.record(-freed, context.db)
+            context.journal.cutAfterCommit(blob, to: size)
+        } else if size > 0 || holder.blob != nil {
+            // Growing leaves a hole, which allocates nothing; shrinking a shared blob cuts a fresh copy.
             let changed = min(size, holder.size) ..< max(size, holder.size)
             try changeBlob(of: &holder, in: changed, allocates: false, context: context) { blob in
                 try blobs.truncate(blob, to: size)
@@ -144,10 +153,13 @@ extension Store {
         }
         holder.size = size
         holder.markDataChanged(blobs: blobs)
+        // The blob still holds the bytes the cut will free once the size commits.
+        holder.datablocks = max(0, holder.datablocks - freed / BlobStore.blockSize)
     }
 
     /// Runs `change` on the blob `holder` may write in place (see ``privateBlob(of:context:)``); `range` holds every
-    /// byte it changes, and `allocates` says whether it may fill holes there.
+    /// byte it changes, and `allocates` says whether it may fill holes there. A change in place is journaled first,
+    /// so it commits or rolls back with the transaction (see ``BlobJournal``).
     ///
     /// With a capacity, the change is refused before any byte moves when the most it could allocate does not fit
     /// (the holes it may fill, and the whole copy when the blob is shared), and what it did allocate is recorded.
@@ -155,22 +167,27 @@ extension Store {
         of holder: inout some DataHolder, in range: Range<Int64>, allocates: Bool, context: WriteContext,
         _ change: (Int64) throws -> Void
     ) throws {
-        guard let capacity = context.capacity else {
-            return try change(privateBlob(of: &holder, context: context))
-        }
         let old = holder.blob
-        let copies = try old != nil && !ownsBlob(holder, context: context)
-        let allocated = try old.map { try blobs.allocatedBytes(of: $0, in: range) } ?? 0
-        // Without reflinks a copy writes holes out as zeros, so it may allocate every block up to the size.
-        let most = (copies ? BlobStore.blockAligned(holder.size) : 0)
-            + (allocates ? BlobStore.blockSpan(range) - allocated : 0)
-        try capacity.ensureSpace(for: most, context.db)
+        var allocated: Int64 = 0
+        if let capacity = context.capacity {
+            let copies = try old != nil && !ownsBlob(holder, context: context)
+            allocated = try old.map { try blobs.allocatedBytes(of: $0, in: range) } ?? 0
+            // Without reflinks a copy writes holes out as zeros, so it may allocate every block up to the size.
+            let most = (copies ? BlobStore.blockAligned(holder.size) : 0)
+                + (allocates ? BlobStore.blockSpan(range) - allocated : 0)
+            try capacity.ensureSpace(for: most, context.db)
+        }
         let blob = try privateBlob(of: &holder, context: context)
+        if blob == old {
+            try context.journal.willChange(blob, size: holder.size, range: range, revision: holder.dataRevision)
+        }
         try change(blob)
-        let grown = blob == old
-            ? try blobs.allocatedBytes(of: blob, in: range) - allocated
-            : try blobs.allocatedBytes(of: blob)
-        try capacity.record(grown, context.db)
+        if let capacity = context.capacity {
+            let grown = blob == old
+                ? try blobs.allocatedBytes(of: blob, in: range) - allocated
+                : try blobs.allocatedBytes(of: blob)
+            try capacity.record(grown, context.db)
+        }
     }
 
     /// With a capacity, refuses to replace `holder`'s bytes by the spool when they do not fit, counting the blob the
@@ -198,6 +215,7 @@ extension Store {
             return blob
         }
         let blob = try context.next("blob_id")
+        context.journal.created(blob)
         if let shared = holder.blob {
             try blobs.clone(shared, to: blob)
         } else {

@@ -18,8 +18,10 @@ import Glibc
 ///   granularity: rows share a blob until the first write after a snapshot, which clones it (a reflink where the
 ///   file system has them).
 /// - Every request is one SQLite transaction, so a failed request leaves nothing half-done. Data arrives in a
-///   spool file first and is copied into the blob inside the transaction.
-/// - Blobs that no row references any more are unlinked after the transaction that orphaned them commits.
+///   spool file first and is copied into the blob inside the transaction, which a ``BlobJournal`` makes undoable,
+///   so a failed request or a killed process leaves the old bytes or the new ones, never a mix.
+/// - Blobs that no row references any more are unlinked after the transaction that orphaned them commits; what a
+///   crash left undone is repaired when the store opens.
 ///
 /// Threading: `Store` is immutable; GRDB's pool serializes writers and lets readers run in parallel.
 final class Store: Sendable {
@@ -55,7 +57,10 @@ final class Store: Sendable {
         pool = try DatabasePool(path: database, configuration: configuration)
         self.logger = logger
         try Self.migrator.migrate(pool)
-        try pool.write { db in try Self.createRootIfNeeded(db) }
+        try pool.write { db in
+            try Self.createRootIfNeeded(db)
+            try BlobJournal.recover(db, in: blobs, logger: logger)
+        }
         if let capacity = self.capacity {
             let used = try pool.write { db in try capacity.recount(db) }
             logger.info("capacity", metadata: ["capacity.limit": "\(capacity.limit)", "capacity.used": "\(used)"])
@@ -160,7 +165,8 @@ final class Store: Sendable {
     /// Runs `body` as one write transaction, then unlinks the blobs it orphaned.
     func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteContext) throws -> T) async throws -> T {
         let (result, orphans) = try await pool.write { db in
-            var context = try WriteContext(db: db, capacity: self.capacity)
+            var context = try WriteContext(
+                db: db, capacity: self.capacity, journal: BlobJournal(db, blobs: self.blobs, logger: self.logger))
             let result = try body(&context)
             return (result, context.orphanBlobs)
         }
@@ -218,12 +224,15 @@ struct WriteContext {
     let now: Int64
     /// The store's limit on file data, if it has one.
     let capacity: Capacity?
+    /// Makes the transaction's blob changes all or nothing.
+    let journal: BlobJournal
     /// Blobs no row references any more; unlinked once the transaction commits.
     var orphanBlobs: [Int64] = []
 
-    init(db: Database, capacity: Capacity?) throws {
+    init(db: Database, capacity: Capacity?, journal: BlobJournal) throws {
         self.db = db
         self.capacity = capacity
+        self.journal = journal
         epoch = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counter WHERE name = 'epoch'")) ?? 1
         pinnedEpoch = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(epoch) FROM snapshot"))
         now = Timestamp.now().totalNanoseconds
