@@ -1,5 +1,7 @@
 @testable import FilesystemCore
 import NIOCore
+import QumuloClient
+import SystemPackage
 import Synchronization
 import Testing
 
@@ -183,4 +185,17 @@ final class Counter: Sendable {
     }
 
     var value: Int { count.withLock { $0 } }
+}
+
+/// The one errno table: what a program sees for each way the server or the link failed.
+@Suite struct ErrnoTableTests {
+    @Test func failuresAfterTheRetryBudgetAreEIOAsDocumented() {
+        for code in [QumuloClientError.Code.timeout, .connection, .tls, .invalidResponse, .client] {
+            let failure = FilesystemError(QumuloClientError(code: code, message: "gone"), "read")
+            #expect(failure.errno == .ioError, "\(code)")
+        }
+        #expect(FilesystemError(QumuloClientError(code: .api, message: "", status: 503), "read").errno == .ioError)
+        #expect(FilesystemError(QumuloClientError(code: .authentication, message: ""), "read").errno == .permissionDenied)
+        #expect(FilesystemError(QumuloClientError(code: .api, message: "", status: 400), "truncate").errno == .invalidArgument)
+    }
 }
