@@ -47,7 +47,8 @@ final class Store: Sendable {
         let blobs = try BlobStore(root: root)
         self.blobs = blobs
         let database = root.appendingPathComponent("metadata.sqlite").path
-        try Self.restrictAccess(directories: [root.path, blobs.directory, blobs.spoolDirectory], database: database)
+        try Self.restrictAccess(
+            directories: [root.path, blobs.directory, blobs.spoolDirectory, blobs.journalDirectory], database: database)
         self.capacity = capacity.map { Capacity(limit: $0, blobs: blobs) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
