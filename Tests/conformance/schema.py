@@ -34,7 +34,8 @@ _CANDIDATES = [
     _HERE / 'openapi.json',
     _REPO / 'docs' / 'qumulo-api' / 'openapi.json',
     _REPO / 'qumulo-api' / 'openapi.json',
-    Path('/work/shared/qumulo-api/openapi.json'),
+    # Where CI and a developer's checkout have it: shared/ beside the repository.
+    _REPO.parent / 'shared' / 'qumulo-api' / 'openapi.json',
 ]
 
 
