@@ -7,8 +7,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <malloc.h>
-#include <stdlib.h>
-#include <string.h>
 #include <linux/falloc.h>
 
 /// fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE.
@@ -31,12 +29,9 @@ static inline off_t clinuxio_seek_hole(int fd, off_t offset) {
 }
 
 /// Overwrites a variable's value where the process's initial environment holds it, then removes it: unsetenv
-/// alone leaves the bytes that /proc/PID/environ shows.
-static inline void clinuxio_wipe_environment_variable(const char *name) {
-    char *value = getenv(name);
-    if (value) memset(value, 0, strlen(value));
-    unsetenv(name);
-}
+/// alone leaves the bytes that /proc/PID/environ shows. In CLinuxIO.c: stdlib.h under _GNU_SOURCE in this header
+/// would give Swift a second, different `fd_set` beside Glibc's.
+void clinuxio_wipe_environment_variable(const char *name);
 
 /// mallopt(M_MMAP_THRESHOLD): a fixed threshold, so glibc stops raising it as large blocks are freed.
 static inline int clinuxio_set_mmap_threshold(int bytes) {
