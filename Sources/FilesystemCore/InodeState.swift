@@ -138,6 +138,12 @@ final class InodeState: Sendable {
             freshUntil.map { $0 > now } ?? false
         }
 
+        /// Whether an answer to a request sent at `sentAt` may be trusted: it left after this mount's last change
+        /// that no answer shows.
+        func answersTrusted(sentAt: ContinuousClock.Instant) -> Bool {
+            staleBefore.map { sentAt >= $0 } ?? true
+        }
+
         /// Trusts what is held for `lifetime` more seconds, and no less than before.
         mutating func trust(for lifetime: Double, now: ContinuousClock.Instant) {
             let until = now + .milliseconds(Int64(min(lifetime, FilesystemConfiguration.forever) * 1000))
@@ -177,7 +183,7 @@ final class InodeState: Sendable {
         locked { state in
             state.take(answer)
             state.lastUsed = now
-            guard state.staleBefore.map({ sentAt >= $0 }) ?? true else { return state.shown! }
+            guard state.answersTrusted(sentAt: sentAt) else { return state.shown! }
             state.trust(for: lifetime, now: now)
             if fetched { state.fetchedForOpen = now }
             return state.shown!
@@ -371,7 +377,7 @@ final class InodeState: Sendable {
             switch result {
             case .success(let answer):
                 state.take(answer)
-                if state.staleBefore.map({ sentAt >= $0 }) ?? true { state.trust(for: lifetime, now: now) }
+                if state.answersTrusted(sentAt: sentAt) { state.trust(for: lifetime, now: now) }
             case .failure(let error):
                 state.failures += 1
                 state.lastFailure = error

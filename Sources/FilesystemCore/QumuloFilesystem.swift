@@ -392,7 +392,7 @@ public final class QumuloFilesystem: FilesystemOperations {
         let file = inodes.addHandle(object)
         // Dropped from the table since the fetch (it was idle then) and made anew: with nothing pending, what was
         // fetched is the server's answer.
-        if file.known == nil { file.apply(attributes, sentAt: clock.now, lifetime: lifetime(of: object), now: clock.now) }
+        if file.known == nil { applyAnswer(attributes, of: object, sentAt: clock.now) }
         let keepCache = file.kernelMayKeepPages(version: dataVersion(of:))
         let handle = handles.open(.file(FileHandle(
             file: file, reportedFailures: file.failureCount,
